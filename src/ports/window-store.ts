@@ -1,0 +1,36 @@
+import type { Decision, Policy } from '../domain/ratelimit/types.ts';
+import type { CallOptions } from './call-options.ts';
+
+/**
+ * Keeps rate-limit state for subjects. One call evaluates every policy of one
+ * subject atomically: all enforce-mode policies admit and are charged, or none
+ * is charged. A denial is a {@link Decision} with `allowed: false`; a failure
+ * (store down, timeout) is a rejected promise with a LockWatch error.
+ */
+export interface WindowStore {
+  /** Evaluates `policies` for `subject` at the store's time and charges `cost` when all admit. */
+  check(
+    subject: string,
+    policies: readonly Policy[],
+    cost: number,
+    options?: CallOptions,
+  ): Promise<Decision>;
+  /** Evaluates like {@link WindowStore.check} without charging anything. */
+  peek(
+    subject: string,
+    policies: readonly Policy[],
+    cost: number,
+    options?: CallOptions,
+  ): Promise<Decision>;
+  /** Gives `cost` back to the enforce-mode policies of `subject` (never below empty). */
+  refund(
+    subject: string,
+    policies: readonly Policy[],
+    cost: number,
+    options?: CallOptions,
+  ): Promise<void>;
+  /** Forgets all state of `subject` for `policies`. */
+  reset(subject: string, policies: readonly Policy[], options?: CallOptions): Promise<void>;
+  /** Releases what the store holds; a store it was handed (a client) is left open. */
+  close(): Promise<void>;
+}
