@@ -8,14 +8,18 @@ export class InvalidOptionError extends LockWatchError {
   readonly value: unknown;
 
   constructor(option: string, value: unknown, accepted: string) {
-    super('invalid_option', `Invalid option ${option}: got ${describe(value)}; expected ${accepted}.`);
+    super(
+      'invalid_option',
+      `Invalid option ${option}: got ${describe(value)}; expected ${accepted}.`,
+    );
     this.option = option;
     this.value = value;
   }
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
     return String(value);
   }

@@ -15,13 +15,22 @@ export function choiceOption<T extends string>(
   choices: readonly T[],
 ): T {
   if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
-    throw new InvalidOptionError(option, value, `one of ${choices.map((c) => `'${c}'`).join(', ')}`);
+    throw new InvalidOptionError(
+      option,
+      value,
+      `one of ${choices.map((c) => `'${c}'`).join(', ')}`,
+    );
   }
   return value as T;
 }
 
 /** Returns `value` when it is a non-empty string matching `pattern`; otherwise throws. */
-export function nameOption(option: string, value: unknown, pattern: RegExp, accepted: string): string {
+export function nameOption(
+  option: string,
+  value: unknown,
+  pattern: RegExp,
+  accepted: string,
+): string {
   if (typeof value !== 'string' || !pattern.test(value)) {
     throw new InvalidOptionError(option, value, accepted);
   }

@@ -1,5 +1,6 @@
-import { type WindowState, step } from './algorithm.ts';
+import { step, type WindowState } from './algorithm.ts';
 import { decide, type PolicyOutcome } from './decide.ts';
+import { capacityOf } from './policy.ts';
 import type { Decision, Policy } from './types.ts';
 
 /** The new state of one policy after a check, or `unchanged` when nothing was charged. */
@@ -10,6 +11,8 @@ export interface StateChange {
   readonly state: WindowState | undefined;
   /** When the new state expires, epoch ms. */
   readonly expiresAt: number;
+  /** Share of the policy's capacity in use after the check, 0..1 (stores use it to pick what to evict). */
+  readonly pressure: number;
 }
 
 /** A decision with the state changes a store must write to carry it out. */
@@ -43,16 +46,26 @@ export function evaluate(
   const changes: StateChange[] = [];
   for (let i = 0; i < policies.length; i++) {
     const result = steps[i]!;
-    const charged =
-      charge && result.allowed && (policies[i]!.mode === 'observe' || enforceAdmits);
+    const charged = charge && result.allowed && (policies[i]!.mode === 'observe' || enforceAdmits);
     if (charged || !result.allowed) {
       outcomes.push(result);
     } else {
       // Admitted by itself but not charged: report the state as it stands.
       const standing = step(states[i], now, policies[i]!, 0);
-      outcomes.push({ allowed: true, remaining: standing.remaining, resetMs: standing.resetMs, retryAfterMs: 0 });
+      outcomes.push({
+        allowed: true,
+        remaining: standing.remaining,
+        resetMs: standing.resetMs,
+        retryAfterMs: 0,
+      });
     }
-    changes.push({ changed: charged, state: result.state, expiresAt: result.expiresAt });
+    const capacity = capacityOf(policies[i]!);
+    changes.push({
+      changed: charged,
+      state: result.state,
+      expiresAt: result.expiresAt,
+      pressure: (capacity - result.remaining) / capacity,
+    });
   }
   return { decision: decide(policies, outcomes), changes };
 }

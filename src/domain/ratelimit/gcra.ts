@@ -1,4 +1,4 @@
-import { type StepResult, ceilDiv } from './step.ts';
+import { ceilDiv, type StepResult } from './step.ts';
 import type { Policy } from './types.ts';
 
 /**
@@ -45,7 +45,10 @@ function gcraOutcome(
   allowed: boolean,
   retryAfterMs: number,
 ): StepResult<GcraState> {
-  const remaining = Math.max(0, Math.floor((policy.burst * policy.windowMs - debt) / policy.windowMs));
+  const remaining = Math.max(
+    0,
+    Math.floor((policy.burst * policy.windowMs - debt) / policy.windowMs),
+  );
   const resetMs = ceilDiv(debt, policy.limit);
   return { allowed, state, remaining, resetMs, retryAfterMs, expiresAt: now + resetMs };
 }

@@ -51,7 +51,11 @@ export function definePolicy(options: PolicyOptions, path = 'policy'): Policy {
   let burst = limit;
   if (options.burst !== undefined) {
     if (algorithm !== 'gcra') {
-      throw new InvalidOptionError(`${path}.burst`, options.burst, "no burst unless algorithm is 'gcra'");
+      throw new InvalidOptionError(
+        `${path}.burst`,
+        options.burst,
+        "no burst unless algorithm is 'gcra'",
+      );
     }
     burst = integerOption(`${path}.burst`, options.burst, 1, limit * 100);
   }
@@ -70,7 +74,10 @@ export function definePolicy(options: PolicyOptions, path = 'policy'): Policy {
 const validated = new WeakSet<Policy>();
 
 /** Validates a list of policies for one subject: at least one, names unique. */
-export function definePolicies(options: readonly (PolicyOptions | Policy)[], path = 'policies'): readonly Policy[] {
+export function definePolicies(
+  options: readonly (PolicyOptions | Policy)[],
+  path = 'policies',
+): readonly Policy[] {
   if (!Array.isArray(options) || options.length === 0) {
     throw new InvalidOptionError(path, options, 'a non-empty array of policies');
   }
@@ -78,7 +85,11 @@ export function definePolicies(options: readonly (PolicyOptions | Policy)[], pat
   const policies = options.map((option, index) => {
     const policy = isPolicy(option) ? option : definePolicy(option, `${path}[${index}]`);
     if (seen.has(policy.name)) {
-      throw new InvalidOptionError(`${path}[${index}].name`, policy.name, 'a name not used by another policy');
+      throw new InvalidOptionError(
+        `${path}[${index}].name`,
+        policy.name,
+        'a name not used by another policy',
+      );
     }
     seen.add(policy.name);
     return policy;
@@ -88,6 +99,11 @@ export function definePolicies(options: readonly (PolicyOptions | Policy)[], pat
 
 function isPolicy(value: PolicyOptions | Policy): value is Policy {
   return validated.has(value as Policy);
+}
+
+/** True when `value` is a policy returned by {@link definePolicy} (validated, immutable). */
+export function isDefinedPolicy(value: unknown): value is Policy {
+  return typeof value === 'object' && value !== null && validated.has(value as Policy);
 }
 
 /** The largest cost a policy can ever admit. */

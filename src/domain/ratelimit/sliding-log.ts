@@ -76,7 +76,8 @@ export function slidingLogRefund(
   if (state === undefined) return undefined;
   const entries: number[] = [];
   for (let i = 0; i < state.entries.length; i += 2) {
-    if (state.entries[i]! > now - policy.windowMs) entries.push(state.entries[i]!, state.entries[i + 1]!);
+    if (state.entries[i]! > now - policy.windowMs)
+      entries.push(state.entries[i]!, state.entries[i + 1]!);
   }
   let owed = cost;
   while (owed > 0 && entries.length > 0) {

@@ -1,0 +1,25 @@
+import { describe } from 'vitest';
+import { badArgumentsContract } from './bad-arguments.ts';
+import { gcraContract } from './gcra.ts';
+import type { WindowStoreFactory } from './harness.ts';
+import { lifecycleContract } from './lifecycle.ts';
+import { multiPolicyContract } from './multi-policy.ts';
+import { windowsContract } from './windows.ts';
+
+export type { WindowStoreFactory, WindowStoreHarness } from './harness.ts';
+export { uniqueSubject } from './harness.ts';
+
+/**
+ * The WindowStore contract: every adapter (memory, Redis, Redis Cluster, SQL,
+ * and every wrapper) runs this one suite. `create` is called once per test
+ * with a fresh manual clock that the store must read its time from.
+ */
+export function windowStoreContract(name: string, create: WindowStoreFactory): void {
+  describe(`WindowStore contract: ${name}`, () => {
+    gcraContract(create);
+    windowsContract(create);
+    multiPolicyContract(create);
+    lifecycleContract(create);
+    badArgumentsContract(create);
+  });
+}
