@@ -72,14 +72,16 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
   };
 
   const makeRoom = (now: number) => {
-    sweep(now, Math.min(entries.size, evictionSample * 4));
-    if (entries.size < maxKeys) return;
     let victim: [string, Entry] | undefined;
-    for (let i = 0; i < evictionSample; i++) {
+    let freed = false;
+    for (let i = 0; i < evictionSample && entries.size > 0; i++) {
       const item = nextEntry();
       if (item === undefined) break;
-      const [, entry] = item;
-      if (
+      const [key, entry] = item;
+      if (entry.expiresAt <= now) {
+        entries.delete(key);
+        freed = true;
+      } else if (
         victim === undefined ||
         entry.pressure < victim[1].pressure ||
         (entry.pressure === victim[1].pressure && entry.expiresAt < victim[1].expiresAt)
@@ -87,7 +89,7 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
         victim = item;
       }
     }
-    if (victim !== undefined) {
+    if (!freed && victim !== undefined) {
       entries.delete(victim[0]);
       evictions++;
     }

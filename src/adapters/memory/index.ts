@@ -1,0 +1,8 @@
+export { createManualClock, type ManualClock } from '../clock/manual.ts';
+export { createMemoryAlertSink, type MemoryAlertSink } from './alert-sink.ts';
+export { createMemoryAuditSink, type MemoryAuditSink } from './audit-sink.ts';
+export {
+  createMemoryWindowStore,
+  type MemoryWindowStore,
+  type MemoryWindowStoreOptions,
+} from './window-store.ts';

@@ -1,0 +1,43 @@
+import { createMemoryWindowStore } from './adapters/memory/window-store.ts';
+import { InvalidOptionError } from './domain/config/errors.ts';
+import {
+  type KeyFunction,
+  type RateLimiter,
+  rateLimiterFromParts,
+} from './domain/ratelimit/limiter.ts';
+import { definePolicies, type PolicyOptions, validateCost } from './domain/ratelimit/policy.ts';
+import type { Policy } from './domain/ratelimit/types.ts';
+import type { Clock } from './ports/clock.ts';
+import type { WindowStore } from './ports/window-store.ts';
+
+/** Options of {@link createRateLimiter}. */
+export interface RateLimiterOptions<R> {
+  /** Where state lives; a memory store (100,000 keys) on `clock` by default. */
+  readonly store?: WindowStore | undefined;
+  /** Policies every subject is checked against, in one atomic store call. */
+  readonly policies: readonly (PolicyOptions | Policy)[];
+  /** Turns a request into a subject for `checkRequest`. */
+  readonly key?: KeyFunction<R> | undefined;
+  /** Default cost of a check: an integer from 0; 1 by default. */
+  readonly cost?: number | undefined;
+  /** Time source of the default memory store. */
+  readonly clock?: Clock | undefined;
+}
+
+/**
+ * Creates a rate limiter. Options are validated here, once: a bad option
+ * throws an InvalidOptionError that names it.
+ */
+export function createRateLimiter<R = unknown>(options: RateLimiterOptions<R>): RateLimiter<R> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', options, 'an object with at least `policies`');
+  }
+  const policies = definePolicies(options.policies);
+  const cost = validateCost(options.cost ?? 1);
+  if (options.key !== undefined && typeof options.key !== 'function') {
+    throw new InvalidOptionError('key', options.key, 'a function from request to subject');
+  }
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? createMemoryWindowStore({ clock: options.clock });
+  return rateLimiterFromParts({ store, policies, key: options.key, cost, ownsStore });
+}

@@ -1,0 +1,86 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { createManualClock } from '../../../src/adapters/clock/manual.ts';
+import { createMemoryWindowStore } from '../../../src/adapters/memory/window-store.ts';
+import { definePolicy } from '../../../src/domain/ratelimit/policy.ts';
+
+setFlagsFromString('--expose_gc');
+const gc = runInNewContext('gc') as () => void;
+
+function heapAfterGc(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+describe('memory window store', () => {
+  const policy = definePolicy({ name: 'flood', limit: 1000, window: '1h' });
+
+  it('holds 1,000,000 distinct keys under a 100,000-key cap in bounded heap, keeping a hot key', async () => {
+    const clock = createManualClock();
+    const store = createMemoryWindowStore({ clock, maxKeys: 100_000 });
+    const before = heapAfterGc();
+    const hot = 'ip:198.51.100.7';
+    let hotAdmitted = 0;
+    for (let i = 0; i < 1_000_000; i++) {
+      await store.check(`ip:flood-${i}`, [policy], 1);
+      if (i % 1250 === 0 && (await store.check(hot, [policy], 1)).allowed) hotAdmitted++;
+      if (i % 10_000 === 0) clock.advance(1);
+    }
+    const grown = heapAfterGc() - before;
+    expect(store.size).toBeLessThanOrEqual(100_000);
+    expect(store.evictions).toBeGreaterThanOrEqual(900_000);
+    // Stated bound: 100,000 entries of one GCRA state each stay under 64 MiB.
+    expect(grown).toBeLessThan(64 * 1024 * 1024);
+    expect(hotAdmitted).toBe(800);
+    expect((await store.peek(hot, [policy], 1)).remaining).toBe(1000 - 800);
+    await store.close();
+  }, 120_000);
+
+  it('sweeps expired entries without reading them and drops them lazily on read', async () => {
+    const clock = createManualClock();
+    const store = createMemoryWindowStore({ clock, sweepBatch: 4 });
+    const short = definePolicy({ name: 'short', limit: 5, window: 1000 });
+    for (let i = 0; i < 100; i++) await store.check(`old-${i}`, [short], 1);
+    expect(store.size).toBe(100);
+    clock.advance(2000);
+    for (let i = 0; i < 40; i++) await store.check(`new-${i}`, [short], 1);
+    // 40 writes × 4 inspected entries reach all 100 old ones.
+    expect(store.size).toBe(40);
+    expect((await store.peek('new-0', [short], 1)).remaining).toBe(4);
+    clock.advance(2000);
+    expect((await store.peek('new-0', [short], 1)).remaining).toBe(5);
+    expect(store.size).toBe(39);
+  });
+
+  it('evicts the least used entry when full, never the busy one', async () => {
+    const clock = createManualClock();
+    const store = createMemoryWindowStore({ clock, maxKeys: 3, evictionSample: 3 });
+    const small = definePolicy({ name: 'small', limit: 10, window: '1m' });
+    await store.check('busy', [small], 9);
+    await store.check('light-1', [small], 1);
+    await store.check('light-2', [small], 2);
+    await store.check('newcomer', [small], 1);
+    expect(store.size).toBe(3);
+    expect(store.evictions).toBe(1);
+    expect((await store.peek('busy', [small], 1)).remaining).toBe(1);
+    expect((await store.peek('light-2', [small], 1)).remaining).toBe(8);
+    expect((await store.peek('light-1', [small], 1)).remaining).toBe(10);
+  });
+
+  it('validates its options at construction, naming the option', () => {
+    expect(() => createMemoryWindowStore({ maxKeys: 0 })).toThrow(/maxKeys/);
+    expect(() => createMemoryWindowStore({ maxKeys: 1.5 })).toThrow(/maxKeys/);
+    expect(() => createMemoryWindowStore({ sweepBatch: -1 })).toThrow(/sweepBatch/);
+    expect(() => createMemoryWindowStore({ evictionSample: Number.NaN })).toThrow(/evictionSample/);
+  });
+
+  it('releases everything on close', async () => {
+    const store = createMemoryWindowStore({ clock: createManualClock() });
+    await store.check('a', [policy], 1);
+    await store.close();
+    expect(store.size).toBe(0);
+    await expect(store.check('a', [policy], 1)).rejects.toMatchObject({ code: 'store_closed' });
+  });
+});
