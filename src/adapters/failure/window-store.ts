@@ -1,0 +1,213 @@
+import { InvalidOptionError } from '../../domain/config/errors.ts';
+import { isLockWatchError } from '../../domain/errors.ts';
+import { type BreakerState, createCircuitBreaker } from '../../domain/failure/circuit-breaker.ts';
+import { closedDecision, closedRetryAfterMs, openDecision } from '../../domain/failure/degraded.ts';
+import type { DegradedCause, FailureEvent } from '../../domain/failure/events.ts';
+import { createListenerSet, type Listener } from '../../domain/failure/listeners.ts';
+import {
+  defineFailurePolicy,
+  type FailureOptions,
+  type FailurePolicy,
+} from '../../domain/failure/policy.ts';
+import { validateCall } from '../../domain/ratelimit/arguments.ts';
+import { StoreClosedError } from '../../domain/ratelimit/errors.ts';
+import type { Decision, Policy } from '../../domain/ratelimit/types.ts';
+import type { CallOptions } from '../../ports/call-options.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { WindowStore } from '../../ports/window-store.ts';
+import { systemClock } from '../clock/system.ts';
+import { createMemoryWindowStore } from '../memory/window-store.ts';
+import { callWithTimeout } from './timeout.ts';
+
+/** Options of {@link withFailurePolicy}. */
+export interface FailurePolicyStoreOptions extends FailureOptions {
+  /** Time source of timeouts and of the breaker; the system clock by default. */
+  readonly clock?: Clock | undefined;
+  /** `fallback` mode only: the store that answers while the primary is down; a memory store on `clock` by default. */
+  readonly fallback?: WindowStore | undefined;
+  /** Receives every {@link FailureEvent}; same as calling `on` right away. */
+  readonly onEvent?: Listener<FailureEvent> | undefined;
+  /** Option path used in error messages; `failure` by default. */
+  readonly path?: string | undefined;
+}
+
+/** A {@link WindowStore} that applies a failure policy to another one. */
+export interface FailurePolicyStore extends WindowStore {
+  /** The circuit breaker's state now. */
+  readonly state: BreakerState;
+  /** The validated policy in force. */
+  readonly policy: FailurePolicy;
+  /** Adds an event listener; returns a function that removes it. */
+  on(listener: Listener<FailureEvent>): () => void;
+}
+
+/**
+ * Wraps `primary` in a failure policy. Each primary call runs under a
+ * `timeoutMs` timeout on `clock` and with an AbortSignal that aborts on that
+ * timeout or on the caller's signal. A rejection or timeout counts against
+ * the circuit breaker; a caller's abort, bad arguments and a closed primary
+ * do not (they are rethrown as they are). While the breaker is open the
+ * primary is not called at all.
+ *
+ * When the primary cannot answer, `check` and `peek` return: in `open` mode
+ * an allowed decision, in `closed` mode a `store_unavailable` denial, in
+ * `fallback` mode the fallback store's decision; all marked `degraded: true`.
+ * `refund` and `reset` never reject because the primary failed: in `open` and
+ * `closed` modes they are dropped, in `fallback` mode they go to the fallback
+ * store (and `reset` always clears the fallback as well, so stale counts do
+ * not return in the next outage). `close()` closes the primary and the
+ * fallback store.
+ */
+export function withFailurePolicy(
+  primary: WindowStore,
+  options: FailurePolicyStoreOptions,
+): FailurePolicyStore {
+  const path = options?.path ?? 'failure';
+  if (typeof primary !== 'object' || primary === null || typeof primary.check !== 'function') {
+    throw new InvalidOptionError('store', primary, 'a WindowStore');
+  }
+  const policy = defineFailurePolicy(options, path);
+  const clock = options.clock ?? systemClock;
+  if (options.fallback !== undefined && policy.policy !== 'fallback') {
+    throw new InvalidOptionError(
+      `${path}.fallback`,
+      options.fallback,
+      "no fallback store unless policy is 'fallback'",
+    );
+  }
+  const fallback =
+    policy.policy === 'fallback'
+      ? (options.fallback ?? createMemoryWindowStore({ clock }))
+      : undefined;
+  const events = createListenerSet<FailureEvent>();
+  if (options.onEvent !== undefined) events.add(options.onEvent);
+  const breaker = createCircuitBreaker({
+    clock,
+    ...policy.breaker,
+    onStateChange: ({ from, to, at }) => events.emit({ type: 'state', from, to, at }),
+  });
+  let closed = false;
+
+  /**
+   * Runs `call` on the primary under the policy; when the primary cannot
+   * answer, returns what `degrade` makes of it (given when the breaker lets
+   * a call through again).
+   */
+  const guarded = async <T>(
+    operation: string,
+    signal: AbortSignal | undefined,
+    call: (options: CallOptions) => Promise<T>,
+    degrade: (retryAt: number) => Promise<T>,
+  ): Promise<T> => {
+    const fail = (cause: DegradedCause, retryAt: number) => {
+      events.emit({ type: 'degraded', operation, policy: policy.policy, cause, at: clock.now() });
+      return degrade(retryAt);
+    };
+    const admission = breaker.admit();
+    if (!admission.allowed) return fail('circuit_open', admission.retryAt);
+    const { permit } = admission;
+    const outcome = await callWithTimeout(clock, policy.timeoutMs, signal, (own) =>
+      call({ signal: own }),
+    );
+    if (outcome.kind === 'ok') {
+      breaker.succeeded(permit);
+      return outcome.value;
+    }
+    if (outcome.kind === 'aborted') {
+      breaker.released(permit);
+      throw outcome.reason;
+    }
+    if (isUsageError(outcome.error)) {
+      breaker.released(permit);
+      throw outcome.error;
+    }
+    events.emit({ type: 'failure', operation, error: outcome.error, at: clock.now() });
+    breaker.failed(permit);
+    return fail('failure', breaker.retryAt);
+  };
+
+  const start = (
+    subject: string,
+    policies: readonly Policy[],
+    cost: number,
+    options?: CallOptions,
+  ) => {
+    if (closed) throw new StoreClosedError('failure-policy window store');
+    validateCall(subject, policies, cost);
+    options?.signal?.throwIfAborted();
+  };
+
+  const decision = (
+    operation: 'check' | 'peek',
+    subject: string,
+    policies: readonly Policy[],
+    cost: number,
+    options?: CallOptions,
+  ): Promise<Decision> => {
+    start(subject, policies, cost, options);
+    const signal = options?.signal;
+    return guarded(
+      operation,
+      signal,
+      (own) => primary[operation](subject, policies, cost, own),
+      async (retryAt) => {
+        const now = clock.now();
+        if (policy.policy === 'open')
+          return openDecision(policies, cost, now, operation === 'check');
+        if (policy.policy === 'closed') {
+          return closedDecision(policies, cost, now, closedRetryAfterMs(retryAt, now));
+        }
+        const answer = await fallback![operation](subject, policies, cost, { signal });
+        return { ...answer, degraded: true };
+      },
+    );
+  };
+
+  return {
+    get state() {
+      return breaker.state;
+    },
+    policy,
+    on: (listener) => events.add(listener),
+    async check(subject, policies, cost, options) {
+      return decision('check', subject, policies, cost, options);
+    },
+    async peek(subject, policies, cost, options) {
+      return decision('peek', subject, policies, cost, options);
+    },
+    async refund(subject, policies, cost, options) {
+      start(subject, policies, cost, options);
+      const signal = options?.signal;
+      await guarded(
+        'refund',
+        signal,
+        (own) => primary.refund(subject, policies, cost, own),
+        async () => fallback?.refund(subject, policies, cost, { signal }),
+      );
+    },
+    async reset(subject, policies, options) {
+      start(subject, policies, 0, options);
+      const signal = options?.signal;
+      await guarded(
+        'reset',
+        signal,
+        (own) => primary.reset(subject, policies, own),
+        async () => {},
+      );
+      await fallback?.reset(subject, policies, { signal });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const results = await Promise.allSettled([primary.close(), fallback?.close()]);
+      for (const result of results) if (result.status === 'rejected') throw result.reason;
+    },
+  };
+}
+
+/** Errors that say the call was wrong, not that the store is down: rethrown, never counted. */
+function isUsageError(error: unknown): boolean {
+  return (
+    isLockWatchError(error) && (error.code === 'invalid_option' || error.code === 'store_closed')
+  );
+}
