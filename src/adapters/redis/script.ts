@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+
+/** A Lua script and its SHA-1, as EVALSHA wants it. */
+export interface LuaScript {
+  /** The Lua source. */
+  readonly lua: string;
+  /** Lower-case hex SHA-1 of the source. */
+  readonly sha: string;
+}
+
+/** A single Redis or a Redis Cluster: both run scripts the same way. */
+export type RedisClient = Redis | Cluster;
+
+/** Wraps Lua source with its SHA-1. */
+export function defineScript(lua: string): LuaScript {
+  return Object.freeze({ lua, sha: createHash('sha1').update(lua).digest('hex') });
+}
+
+/**
+ * Runs `script` with EVALSHA and, when the server does not have it (after a
+ * restart, a failover to a replica, or SCRIPT FLUSH), once more with EVAL,
+ * which also caches it there. The client's own routing (Cluster slots,
+ * MOVED/ASK) applies to both calls because KEYS share one hash tag.
+ */
+export async function runScript(
+  client: RedisClient,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly string[],
+): Promise<unknown> {
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args);
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return await client.eval(script.lua, keys.length, ...keys, ...args);
+  }
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}

@@ -1,0 +1,211 @@
+import { InvalidOptionError } from '../../domain/config/errors.ts';
+import { choiceOption, integerOption } from '../../domain/config/validate.ts';
+import { validateCall } from '../../domain/ratelimit/arguments.ts';
+import { decide, type PolicyOutcome } from '../../domain/ratelimit/decide.ts';
+import { StoreClosedError } from '../../domain/ratelimit/errors.ts';
+import type { Decision, Policy } from '../../domain/ratelimit/types.ts';
+import type { CallOptions } from '../../ports/call-options.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { WindowStore } from '../../ports/window-store.ts';
+import { systemClock } from '../clock/system.ts';
+import { connect, type RedisConnectionOptions, release } from './client.ts';
+import { toStoreError } from './errors.ts';
+import { keyPrefixOption, subjectTag, windowKey } from './keys.ts';
+import { defineScript, type RedisClient, runScript } from './script.ts';
+import { evaluateLua } from './scripts/evaluate.ts';
+import { refundLua } from './scripts/refund.ts';
+
+/** Options of {@link createRedisWindowStore}. */
+export interface RedisWindowStoreOptions extends RedisConnectionOptions {
+  /** Key prefix: 1 to 64 characters from `A-Z a-z 0-9 . _ : -`; `lw` by default. */
+  readonly prefix?: string | undefined;
+  /**
+   * Where time comes from: `server` (default) reads Redis `TIME` inside the
+   * script, so every app server agrees; `client` uses {@link clock}.
+   */
+  readonly time?: 'server' | 'client' | undefined;
+  /** The clock used with `time: 'client'`; the system clock by default. */
+  readonly clock?: Clock | undefined;
+  /**
+   * With `time: 'client'`: how far app-server clocks may run behind one
+   * another or Redis, ms (0 to 366 days; 1000 by default). Keys live this
+   * much past the state's expiry so a lagging clock never sees a state vanish
+   * early.
+   */
+  readonly clockSkewMs?: number | undefined;
+}
+
+/** A {@link WindowStore} on a single Redis or a Redis Cluster. */
+export interface RedisWindowStore extends WindowStore {
+  /** The key prefix in use. */
+  readonly prefix: string;
+}
+
+const evaluateScript = defineScript(evaluateLua);
+const refundScript = defineScript(refundLua);
+
+const algorithmLetter = {
+  gcra: 'g',
+  'fixed-window': 'f',
+  'sliding-window': 's',
+  'sliding-log': 'l',
+} as const;
+
+/** Script arguments of a policy, computed once per policy object (policies are frozen). */
+interface PolicyArgs {
+  readonly evaluate: readonly string[];
+  readonly refund: readonly string[];
+}
+
+const argsCache = new WeakMap<Policy, PolicyArgs>();
+
+function argsOf(policy: Policy): PolicyArgs {
+  let args = argsCache.get(policy);
+  if (args === undefined) {
+    const letter = algorithmLetter[policy.algorithm];
+    const limit = String(policy.limit);
+    const windowMs = String(policy.windowMs);
+    args = {
+      evaluate: [
+        `${letter}${policy.mode === 'observe' ? 'o' : 'e'}`,
+        limit,
+        windowMs,
+        String(policy.burst),
+      ],
+      refund: [letter, limit, windowMs],
+    };
+    argsCache.set(policy, args);
+  }
+  return args;
+}
+
+/**
+ * Creates a window store on Redis. Every call is one round trip: one
+ * EVALSHA evaluates all policies of the subject atomically (a Lua
+ * transliteration of the domain's step functions), `reset` is one DEL. All
+ * keys of a subject share a hash tag, so the same code serves a single Redis
+ * and a Cluster. Failures reject with {@link StoreUnavailableError}; wrap the
+ * store in a failure policy to decide what a request sees then.
+ */
+export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): RedisWindowStore {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', options, 'an object');
+  }
+  const prefix = keyPrefixOption(options.prefix ?? 'lw');
+  const time = choiceOption('time', options.time ?? 'server', ['server', 'client'] as const);
+  const clock = options.clock ?? systemClock;
+  const clockSkewMs = integerOption(
+    'clockSkewMs',
+    options.clockSkewMs ?? 1000,
+    0,
+    366 * 86_400_000,
+  );
+  const connected = connect(options);
+  const client: RedisClient = connected.client;
+  const extraTtl = time === 'server' ? '-1' : String(clockSkewMs);
+  let closed = false;
+
+  const nowArg = () => (time === 'server' ? '' : String(clock.now()));
+
+  const call = async (
+    script: typeof evaluateScript,
+    keys: string[],
+    args: string[],
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> => {
+    if (signal?.aborted) throw signal.reason;
+    try {
+      const reply = runScript(client, script, keys, args);
+      return await (signal === undefined ? reply : abortable(reply, signal));
+    } catch (error) {
+      throw toStoreError(error, signal);
+    }
+  };
+
+  const keysOf = (subject: string, policies: readonly Policy[]): string[] => {
+    const tag = subjectTag(subject);
+    const keys = new Array<string>(policies.length);
+    for (let i = 0; i < policies.length; i++) keys[i] = windowKey(prefix, tag, policies[i]!.name);
+    return keys;
+  };
+
+  const evaluate = async (
+    subject: string,
+    policies: readonly Policy[],
+    cost: number,
+    charge: boolean,
+    options: CallOptions | undefined,
+  ): Promise<Decision> => {
+    if (closed) throw new StoreClosedError('redis window store');
+    validateCall(subject, policies, cost);
+    const args = [charge ? '1' : '0', nowArg(), extraTtl, String(cost)];
+    for (const policy of policies) args.push(...argsOf(policy).evaluate);
+    const reply = (await call(
+      evaluateScript,
+      keysOf(subject, policies),
+      args,
+      options?.signal,
+    )) as number[];
+    const outcomes = new Array<PolicyOutcome>(policies.length);
+    for (let i = 0; i < policies.length; i++) {
+      const o = i * 4;
+      outcomes[i] = {
+        allowed: reply[o] === 1,
+        remaining: reply[o + 1]!,
+        resetMs: reply[o + 2]!,
+        retryAfterMs: reply[o + 3]!,
+      };
+    }
+    return decide(policies, outcomes);
+  };
+
+  return {
+    prefix,
+    check: (subject, policies, cost, options) => evaluate(subject, policies, cost, true, options),
+    peek: (subject, policies, cost, options) => evaluate(subject, policies, cost, false, options),
+    async refund(subject, policies, cost, options) {
+      if (closed) throw new StoreClosedError('redis window store');
+      validateCall(subject, policies, cost);
+      const enforced = policies.filter((policy) => policy.mode === 'enforce');
+      if (enforced.length === 0 || cost === 0) return;
+      const args = [nowArg(), String(cost)];
+      for (const policy of enforced) args.push(...argsOf(policy).refund);
+      await call(refundScript, keysOf(subject, enforced), args, options?.signal);
+    },
+    async reset(subject, policies, options) {
+      if (closed) throw new StoreClosedError('redis window store');
+      validateCall(subject, policies, 0);
+      const signal = options?.signal;
+      if (signal?.aborted) throw signal.reason;
+      try {
+        const reply = client.del(...keysOf(subject, policies));
+        await (signal === undefined ? reply : abortable(reply, signal));
+      } catch (error) {
+        throw toStoreError(error, signal);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await release(connected);
+    },
+  };
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
