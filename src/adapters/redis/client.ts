@@ -24,13 +24,15 @@ export interface ConnectedClient {
   readonly owned: boolean;
 }
 
-// A dead server should fail calls quickly instead of queueing them for long:
-// the failure policy, not the client, decides what happens next.
+// A dead server should fail calls quickly instead of queueing them for long
+// (the failure policy, not the client, decides what happens next), and a
+// server that is back should be found within 200 ms, well inside a breaker
+// period, so the first probe after the outage succeeds.
 const defaultRedisOptions: RedisOptions = {
   maxRetriesPerRequest: 1,
   connectTimeout: 2000,
   commandTimeout: 2000,
-  retryStrategy: (times) => Math.min(times * 50, 1000),
+  retryStrategy: (times) => Math.min(times * 50, 200),
 };
 
 const defaultClusterOptions: ClusterOptions = {
@@ -38,7 +40,7 @@ const defaultClusterOptions: ClusterOptions = {
   retryDelayOnClusterDown: 100,
   retryDelayOnTryAgain: 100,
   slotsRefreshTimeout: 1000,
-  clusterRetryStrategy: (times) => Math.min(times * 100, 2000),
+  clusterRetryStrategy: (times) => Math.min(times * 100, 1000),
 };
 
 const urlPattern = /^rediss?:\/\//;

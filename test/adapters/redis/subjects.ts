@@ -1,0 +1,30 @@
+import { maxEscapedSubjectLength } from '../../../src/adapters/redis/keys.ts';
+
+/** Subjects a client can send that must never break the key layout. */
+export const hostileSubjects: readonly string[] = [
+  '',
+  '{',
+  '}',
+  '{}',
+  'a}{b',
+  '{tag}',
+  'x:{y}:z',
+  ':::',
+  '%7B',
+  '%#abc',
+  '#abc',
+  'line\nbreak\r\n',
+  '\u0000nul',
+  '\ud800',
+  '\udc00',
+  'a\ud800b',
+  '\ud83d\ude00',
+  '\ufffd',
+  Buffer.from([0xff, 0xfe, 0x80, 0x7b, 0x7d]).toString('latin1'),
+  Buffer.from([0xff, 0xfe, 0x80, 0x7b, 0x7d]).toString('utf8'),
+  'x'.repeat(maxEscapedSubjectLength),
+  'x'.repeat(maxEscapedSubjectLength + 1),
+  '{'.repeat(10_240),
+  'é'.repeat(5_120),
+  'lorem ipsum '.repeat(900),
+];

@@ -1,0 +1,216 @@
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subjectTag, windowKey } from '../../../src/adapters/redis/keys.ts';
+import { createRedisWindowStore } from '../../../src/adapters/redis/window-store.ts';
+import { InvalidOptionError } from '../../../src/domain/config/errors.ts';
+import { StoreUnavailableError } from '../../../src/domain/failure/errors.ts';
+import { StoreClosedError } from '../../../src/domain/ratelimit/errors.ts';
+import { definePolicy } from '../../../src/domain/ratelimit/policy.ts';
+import { commandCounts, freePort, nodeCommand, testPrefix } from '../../support/redis.ts';
+import { redisTargets } from './harness.ts';
+import { hostileSubjects } from './subjects.ts';
+
+const { targets, missing } = redisTargets();
+const policies = [
+  definePolicy({ name: 'per-second', limit: 10, window: '1s' }),
+  definePolicy({ name: 'per-day', limit: 1000, window: '1d', algorithm: 'sliding-window' }),
+  definePolicy({ name: 'log', limit: 50, window: '1m', algorithm: 'sliding-log' }),
+  definePolicy({
+    name: 'burst',
+    limit: 50,
+    window: '10s',
+    algorithm: 'fixed-window',
+    mode: 'observe',
+  }),
+];
+
+describe('createRedisWindowStore options', () => {
+  it('rejects bad options by name', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ url: 'http://localhost:6379' }, 'url'],
+      [{ url: 'redis://127.0.0.1:1', prefix: '{x}' }, 'prefix'],
+      [{ url: 'redis://127.0.0.1:1', time: 'local' }, 'time'],
+      [{ url: 'redis://127.0.0.1:1', clockSkewMs: -1 }, 'clockSkewMs'],
+      [{ url: 'redis://127.0.0.1:1', nodes: [{ host: '127.0.0.1', port: 1 }] }, 'client'],
+      [{ client: {} }, 'client'],
+      [{ nodes: [] }, 'nodes'],
+    ];
+    for (const [options, option] of cases) {
+      expect(() => createRedisWindowStore(options)).toThrow(InvalidOptionError);
+      try {
+        createRedisWindowStore(options);
+      } catch (error) {
+        expect((error as InvalidOptionError).option).toBe(option);
+      }
+    }
+  });
+
+  it('reads REDIS_URL when no connection is given', async () => {
+    const saved = process.env.REDIS_URL;
+    try {
+      delete process.env.REDIS_URL;
+      expect(() => createRedisWindowStore({})).toThrow(InvalidOptionError);
+      process.env.REDIS_URL = `redis://127.0.0.1:${await freePort()}`;
+      const store = createRedisWindowStore({});
+      await expect(store.check('a', policies, 1)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await store.close();
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+    }
+  });
+
+  it('rejects with StoreUnavailableError, quickly, when nothing listens', async () => {
+    const store = createRedisWindowStore({ url: `redis://127.0.0.1:${await freePort()}` });
+    const started = Date.now();
+    const error = await store.check('a', policies, 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as StoreUnavailableError).code).toBe('store_unavailable');
+    expect((error as Error).cause).toBeDefined();
+    expect(Date.now() - started).toBeLessThan(2000);
+    await store.close();
+  });
+});
+
+describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})` : ''}`, () => {
+  for (const target of targets) {
+    describe(target.name, () => {
+      const isCluster = 'nodes' in target.connection;
+      const allNodes = isCluster
+        ? (target.connection as { nodes: { host: string; port: number }[] }).nodes
+        : [
+            (() => {
+              const url = new URL((target.connection as { url: string }).url);
+              return { host: url.hostname, port: Number(url.port || 6379) };
+            })(),
+          ];
+      let client: Redis | Cluster;
+      beforeAll(async () => {
+        client = isCluster
+          ? new Cluster(allNodes)
+          : new Redis((target.connection as { url: string }).url);
+        await client.ping();
+      });
+      afterAll(async () => {
+        await client.quit();
+      });
+
+      it('uses server time by default and expires every key it writes', async () => {
+        const prefix = testPrefix('ttl');
+        const store = createRedisWindowStore({ client, prefix });
+        const decision = await store.check('ttl-subject', policies, 1);
+        expect(decision.allowed).toBe(true);
+        const tag = subjectTag('ttl-subject');
+        for (const policy of policies) {
+          const ttl = await client.pttl(windowKey(prefix, tag, policy.name));
+          expect(ttl).toBeGreaterThan(0);
+          expect(ttl).toBeLessThanOrEqual(2 * policy.windowMs);
+        }
+        await store.reset('ttl-subject', policies);
+        await store.close();
+      });
+
+      it('leaves a client it was given open, and closes one it created', async () => {
+        const given = createRedisWindowStore({ client, prefix: testPrefix() });
+        await given.check('owner', policies, 1);
+        await given.close();
+        expect(client.status).toBe('ready');
+        await expect(given.check('owner', policies, 1)).rejects.toBeInstanceOf(StoreClosedError);
+
+        const name = `lw-owned-${process.pid}-${Date.now()}`;
+        const owned = createRedisWindowStore({
+          ...target.connection,
+          prefix: testPrefix(),
+          redisOptions: { connectionName: name },
+        });
+        await owned.check('owner', policies, 1);
+        const connections = async () => {
+          let count = 0;
+          for (const node of allNodes) {
+            const list = String(await nodeCommand(node, 'CLIENT', 'LIST'));
+            count += list.split('\n').filter((line) => line.includes(`name=${name}`)).length;
+          }
+          return count;
+        };
+        expect(await connections()).toBeGreaterThan(0);
+        await owned.close();
+        await expect.poll(connections).toBe(0);
+      });
+
+      it('rejects with the abort reason when the signal is already aborted', async () => {
+        const store = createRedisWindowStore({ client, prefix: testPrefix() });
+        const reason = new Error('caller gave up');
+        const signal = AbortSignal.abort(reason);
+        await expect(store.check('abort', policies, 1, { signal })).rejects.toBe(reason);
+        await expect(store.reset('abort', policies, { signal })).rejects.toBe(reason);
+        await store.close();
+      });
+
+      it(`keeps each hostile subject on its own keys${isCluster ? ', all in one slot' : ''}`, async () => {
+        const prefix = testPrefix('slots');
+        const store = createRedisWindowStore({ client, prefix });
+        const one = [definePolicy({ name: 'one', limit: 1, window: '1m' })];
+        for (const subject of hostileSubjects) {
+          if (isCluster) {
+            const tag = subjectTag(subject);
+            const slots = new Set<unknown>();
+            for (const policy of [...policies, ...one]) {
+              const key = windowKey(prefix, tag, policy.name);
+              slots.add(await nodeCommand(allNodes[0]!, 'CLUSTER', 'KEYSLOT', key));
+            }
+            expect(slots.size).toBe(1);
+          }
+          expect((await store.check(subject, [...policies, ...one], 1)).allowed).toBe(true);
+        }
+        for (const subject of hostileSubjects) {
+          const decision = await store.check(subject, [...policies, ...one], 1);
+          expect(decision.allowed).toBe(false);
+          expect(decision.policy).toBe('one');
+          await store.reset(subject, [...policies, ...one]);
+        }
+        await store.close();
+      });
+
+      it('recovers from SCRIPT FLUSH on every node without an error reaching the caller', async () => {
+        const store = createRedisWindowStore({ client, prefix: testPrefix('flush') });
+        const subjects = Array.from({ length: 40 }, (_, i) => `flush-${i}`);
+        await Promise.all(subjects.map((s) => store.check(s, policies, 1)));
+        for (let round = 0; round < 3; round++) {
+          for (const node of allNodes) await nodeCommand(node, 'SCRIPT', 'FLUSH');
+          const outcomes = await Promise.allSettled(
+            subjects.map((s) => store.check(s, policies, 1)),
+          );
+          expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+          await store.refund(subjects[0]!, policies, 1);
+        }
+        const last = await store.peek(subjects[1]!, policies, 0);
+        expect(last.results[0]!.remaining).toBe(6);
+        await Promise.all(subjects.map((s) => store.reset(s, policies)));
+        await store.close();
+      });
+
+      it('answers a check with one EVALSHA, however many policies', async () => {
+        const store = createRedisWindowStore({ client, prefix: testPrefix('count') });
+        await store.check('warm', policies, 1);
+        const sum = async () => {
+          const totals = new Map<string, number>();
+          for (const node of allNodes) {
+            for (const [name, calls] of await commandCounts(node)) {
+              totals.set(name, (totals.get(name) ?? 0) + calls);
+            }
+          }
+          return totals;
+        };
+        const before = await sum();
+        const checks = 50;
+        for (let i = 0; i < checks; i++) await store.check(`count-${i}`, policies, 1);
+        const after = await sum();
+        const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+        // Shared servers may serve other tests at the same time: allow their traffic, not ours twice.
+        expect(delta('evalsha')).toBeGreaterThanOrEqual(checks);
+        expect(delta('evalsha')).toBeLessThan(checks * 1.5);
+        await store.close();
+      });
+    });
+  }
+});
