@@ -29,7 +29,7 @@ export function fixedWindowStep(
   const allowed = cost <= limit && count + cost <= limit;
   const after = allowed ? count + cost : count;
   const retryAfterMs = allowed ? 0 : cost > limit ? -1 : windowEnd - now;
-  const charged = allowed && cost > 0 ? { start, count: after } : current;
+  const charged = allowed && cost > 0 ? { start, count: after } : state;
   return {
     allowed,
     state: charged,

@@ -42,7 +42,7 @@ export function slidingLogStep(
   }
   return {
     allowed,
-    state: live.length === 0 ? undefined : live === entries ? state : { entries: live },
+    state: allowed && cost > 0 ? { entries: live } : state,
     remaining: limit - after,
     resetMs: Math.max(0, emptyAt - now),
     retryAfterMs,

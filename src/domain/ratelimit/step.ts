@@ -2,7 +2,7 @@
 export interface StepResult<S> {
   /** The policy alone would admit this cost now. */
   readonly allowed: boolean;
-  /** The state after charging the cost when allowed; the current state otherwise. */
+  /** The state after charging the cost; the given state itself when nothing is charged (denied, cost 0). */
   readonly state: S | undefined;
   /** Units left after this step. */
   readonly remaining: number;
