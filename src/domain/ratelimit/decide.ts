@@ -13,6 +13,8 @@ export interface PolicyOutcome {
   readonly retryAfterMs: number;
 }
 
+const none: readonly PolicyResult[] = Object.freeze([]);
+
 /**
  * Combines per-policy outcomes (in policy order) into one decision. The
  * request is allowed when every enforce-mode policy admits; the deciding
@@ -25,7 +27,7 @@ export function decide(
   degraded = false,
 ): Decision {
   const results: PolicyResult[] = [];
-  const observed: PolicyResult[] = [];
+  let observed: PolicyResult[] | undefined;
   let deciding: PolicyResult | undefined;
   let allowed = true;
   for (let i = 0; i < policies.length; i++) {
@@ -42,7 +44,8 @@ export function decide(
       windowMs: policy.windowMs,
     };
     if (policy.mode === 'observe') {
-      observed.push(result);
+      if (observed === undefined) observed = [result];
+      else observed.push(result);
       continue;
     }
     results.push(result);
@@ -53,7 +56,7 @@ export function decide(
       deciding = result;
     }
   }
-  deciding ??= observed[0]!;
+  deciding ??= observed![0]!;
   return {
     allowed,
     reason: allowed ? 'ok' : deciding.retryAfterMs < 0 ? 'cost_exceeds_limit' : 'limit',
@@ -64,7 +67,7 @@ export function decide(
     retryAfterMs: allowed ? 0 : deciding.retryAfterMs,
     degraded,
     results,
-    observed,
+    observed: observed ?? none,
   };
 }
 

@@ -1,26 +1,20 @@
 import { step, type WindowState } from './algorithm.ts';
 import { decide, type PolicyOutcome } from './decide.ts';
-import { capacityOf } from './policy.ts';
+import type { StepResult } from './step.ts';
 import type { Decision, Policy } from './types.ts';
 
-/** The new state of one policy after a check, or `unchanged` when nothing was charged. */
-export interface StateChange {
-  /** False when the policy was not charged: its stored state stays as it is. */
-  readonly changed: boolean;
-  /** The new state (undefined: the policy has no state left). */
-  readonly state: WindowState | undefined;
-  /** When the new state expires, epoch ms. */
-  readonly expiresAt: number;
-  /** Share of the policy's capacity in use after the check, 0..1 (stores use it to pick what to evict). */
-  readonly pressure: number;
-}
-
-/** A decision with the state changes a store must write to carry it out. */
+/** A decision with what a store must write to carry it out. */
 export interface Evaluation {
   /** The decision. */
   readonly decision: Decision;
-  /** One entry per policy, in policy order. */
-  readonly changes: readonly StateChange[];
+  /**
+   * One step result per policy, in policy order. Where `charged[i]` is true,
+   * `steps[i].state` must be stored with expiry `steps[i].expiresAt`; other
+   * entries describe the state as it stands and must not be written.
+   */
+  readonly steps: readonly StepResult<WindowState>[];
+  /** Whether each policy was charged. */
+  readonly charged: readonly boolean[];
 }
 
 /**
@@ -37,35 +31,25 @@ export function evaluate(
   cost: number,
   charge = true,
 ): Evaluation {
-  const steps = policies.map((policy, i) => step(states[i], now, policy, cost));
+  const count = policies.length;
+  const steps: StepResult<WindowState>[] = new Array(count);
+  const charged: boolean[] = new Array(count);
   let enforceAdmits = true;
-  for (let i = 0; i < policies.length; i++) {
-    if (policies[i]!.mode === 'enforce' && !steps[i]!.allowed) enforceAdmits = false;
+  for (let i = 0; i < count; i++) {
+    const result = step(states[i], now, policies[i]!, cost);
+    steps[i] = result;
+    if (!result.allowed && policies[i]!.mode === 'enforce') enforceAdmits = false;
   }
-  const outcomes: PolicyOutcome[] = [];
-  const changes: StateChange[] = [];
-  for (let i = 0; i < policies.length; i++) {
+  for (let i = 0; i < count; i++) {
     const result = steps[i]!;
-    const charged = charge && result.allowed && (policies[i]!.mode === 'observe' || enforceAdmits);
-    if (charged || !result.allowed) {
-      outcomes.push(result);
-    } else {
+    const isCharged =
+      charge && result.allowed && (enforceAdmits || policies[i]!.mode === 'observe');
+    charged[i] = isCharged;
+    if (result.allowed && !isCharged && cost > 0) {
       // Admitted by itself but not charged: report the state as it stands.
       const standing = step(states[i], now, policies[i]!, 0);
-      outcomes.push({
-        allowed: true,
-        remaining: standing.remaining,
-        resetMs: standing.resetMs,
-        retryAfterMs: 0,
-      });
+      steps[i] = { ...standing, allowed: true, retryAfterMs: 0 };
     }
-    const capacity = capacityOf(policies[i]!);
-    changes.push({
-      changed: charged,
-      state: result.state,
-      expiresAt: result.expiresAt,
-      pressure: (capacity - result.remaining) / capacity,
-    });
   }
-  return { decision: decide(policies, outcomes), changes };
+  return { decision: decide(policies, steps as readonly PolicyOutcome[]), steps, charged };
 }

@@ -38,9 +38,9 @@ describe('memory window store', () => {
     await store.close();
   }, 120_000);
 
-  it('sweeps expired entries without reading them and drops them lazily on read', async () => {
+  it('sweeps expired entries without reading them and treats them as empty on read', async () => {
     const clock = createManualClock();
-    const store = createMemoryWindowStore({ clock, sweepBatch: 4 });
+    const store = createMemoryWindowStore({ clock, sweepBatch: 4, idleMs: 0 });
     const short = definePolicy({ name: 'short', limit: 5, window: 1000 });
     for (let i = 0; i < 100; i++) await store.check(`old-${i}`, [short], 1);
     expect(store.size).toBe(100);
@@ -51,7 +51,10 @@ describe('memory window store', () => {
     expect((await store.peek('new-0', [short], 1)).remaining).toBe(4);
     clock.advance(2000);
     expect((await store.peek('new-0', [short], 1)).remaining).toBe(5);
-    expect(store.size).toBe(39);
+    expect((await store.check('new-0', [short], 2)).remaining).toBe(3);
+    for (let i = 0; i < 20; i++) await store.check(`later-${i}`, [short], 1);
+    // The sweep dropped the 39 expired subjects; new-0 is live again.
+    expect(store.size).toBe(21);
   });
 
   it('evicts the least used entry when full, never the busy one', async () => {
@@ -74,6 +77,7 @@ describe('memory window store', () => {
     expect(() => createMemoryWindowStore({ maxKeys: 1.5 })).toThrow(/maxKeys/);
     expect(() => createMemoryWindowStore({ sweepBatch: -1 })).toThrow(/sweepBatch/);
     expect(() => createMemoryWindowStore({ evictionSample: Number.NaN })).toThrow(/evictionSample/);
+    expect(() => createMemoryWindowStore({ idleMs: '2 weeks' })).toThrow(/idleMs/);
   });
 
   it('releases everything on close', async () => {
@@ -82,5 +86,22 @@ describe('memory window store', () => {
     await store.close();
     expect(store.size).toBe(0);
     await expect(store.check('a', [policy], 1)).rejects.toMatchObject({ code: 'store_closed' });
+  });
+});
+
+describe('memory window store idle grace', () => {
+  it('keeps an emptied subject for idleMs, then the sweep drops it', async () => {
+    const clock = createManualClock();
+    const store = createMemoryWindowStore({ clock, idleMs: '5s' });
+    const policy = definePolicy({ name: 'idle', limit: 10, window: 1000 });
+    await store.check('quiet', [policy], 1);
+    clock.advance(4000);
+    await store.check('other', [policy], 1);
+    await store.check('other', [policy], 1);
+    expect(store.size).toBe(2);
+    clock.advance(2000);
+    await store.check('other', [policy], 1);
+    await store.check('other', [policy], 1);
+    expect(store.size).toBe(1);
   });
 });
