@@ -11,8 +11,18 @@ import { type Comparison, compare, toMarkdown } from './lib/compare.ts';
 // Limits high enough that nothing is refused: both libraries do their normal
 // counting path, and rate-limiter-flexible's rejection-by-throw is not measured.
 const perMinute = definePolicy({ name: 'per-minute', limit: 10_000_000, window: '1m' });
-const perHour = definePolicy({ name: 'per-hour', limit: 10_000_000, window: '1h', algorithm: 'fixed-window' });
-const perDay = definePolicy({ name: 'per-day', limit: 10_000_000, window: '1d', algorithm: 'sliding-window' });
+const perHour = definePolicy({
+  name: 'per-hour',
+  limit: 10_000_000,
+  window: '1h',
+  algorithm: 'fixed-window',
+});
+const perDay = definePolicy({
+  name: 'per-day',
+  limit: 10_000_000,
+  window: '1d',
+  algorithm: 'sliding-window',
+});
 
 /** Runs the memory comparisons for `keys` distinct clients (1 = one hot key). */
 export async function benchMemory(keys: number): Promise<Comparison[]> {
@@ -31,7 +41,10 @@ export async function benchMemory(keys: number): Promise<Comparison[]> {
   const single = await compare(
     `Memory, 1 policy, ${label}`,
     [
-      { name: 'rate-limiter-flexible RateLimiterMemory.consume', run: (i) => rlf.consume(subject(i)) },
+      {
+        name: 'rate-limiter-flexible RateLimiterMemory.consume',
+        run: (i) => rlf.consume(subject(i)),
+      },
       { name: 'LockWatch memory check (gcra)', run: (i) => store.check(subject(i), one, 1) },
     ],
     { baseline: 'rate-limiter-flexible RateLimiterMemory.consume' },
@@ -39,8 +52,14 @@ export async function benchMemory(keys: number): Promise<Comparison[]> {
   const triple = await compare(
     `Memory, 3 policies, ${label}`,
     [
-      { name: 'rate-limiter-flexible RateLimiterUnion of 3', run: (i) => rlfThree.consume(subject(i)) },
-      { name: 'LockWatch memory check (3 policies)', run: (i) => store.check(subject(i), three, 1) },
+      {
+        name: 'rate-limiter-flexible RateLimiterUnion of 3',
+        run: (i) => rlfThree.consume(subject(i)),
+      },
+      {
+        name: 'LockWatch memory check (3 policies)',
+        run: (i) => store.check(subject(i), three, 1),
+      },
     ],
     { baseline: 'rate-limiter-flexible RateLimiterUnion of 3' },
   );

@@ -53,11 +53,15 @@ export async function compare(
   const roundMs = options.roundMs ?? 400;
   const samples = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
   let offset = 0;
-  for (const candidate of candidates) await timed(candidate, roundMs / 2, (offset += 1_000_000));
+  const nextOffset = () => {
+    offset += 1_000_000;
+    return offset;
+  };
+  for (const candidate of candidates) await timed(candidate, roundMs / 2, nextOffset());
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? candidates : [...candidates].reverse();
     for (const candidate of order) {
-      samples.get(candidate.name)!.push(await timed(candidate, roundMs, (offset += 1_000_000)));
+      samples.get(candidate.name)!.push(await timed(candidate, roundMs, nextOffset()));
     }
   }
   const base = median(samples.get(options.baseline)!);
