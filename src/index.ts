@@ -6,6 +6,11 @@
 export { createManualClock, type ManualClock } from './adapters/clock/manual.ts';
 export { systemClock } from './adapters/clock/system.ts';
 export {
+  type FailurePolicyStore,
+  type FailurePolicyStoreOptions,
+  withFailurePolicy,
+} from './adapters/failure/window-store.ts';
+export {
   createMemoryAlertSink,
   createMemoryAuditSink,
   createMemoryWindowStore,
@@ -17,23 +22,35 @@ export {
 export type { Duration } from './domain/config/duration.ts';
 export { InvalidOptionError } from './domain/config/errors.ts';
 export { isLockWatchError, LockWatchError } from './domain/errors.ts';
+export type { BreakerState } from './domain/failure/circuit-breaker.ts';
 export {
   CircuitOpenError,
   StoreTimeoutError,
   StoreUnavailableError,
 } from './domain/failure/errors.ts';
+export type { DegradedCause, FailureEvent } from './domain/failure/events.ts';
+export type { FailureMode, FailureOptions } from './domain/failure/policy.ts';
 export { StoreClosedError } from './domain/ratelimit/errors.ts';
-export type {
-  CheckOptions,
-  KeyFunction,
-  RateLimiter,
-} from './domain/ratelimit/limiter.ts';
+export {
+  type ApiKeyOptions,
+  apiKey,
+  type ClientIpOptions,
+  type CustomKeyOptions,
+  clientIp,
+  customKey,
+  type KeyFunction,
+  type RequestLike,
+  type TrustProxy,
+  userKey,
+} from './domain/ratelimit/keys.ts';
+export type { CheckOptions, RateLimiter } from './domain/ratelimit/limiter.ts';
 export {
   algorithms,
   definePolicies,
   definePolicy,
   type PolicyOptions,
 } from './domain/ratelimit/policy.ts';
+export { escapeSubject } from './domain/ratelimit/subject.ts';
 export type {
   Algorithm,
   Decision,

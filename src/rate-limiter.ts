@@ -1,10 +1,11 @@
+import {
+  type FailurePolicyStoreOptions,
+  withFailurePolicy,
+} from './adapters/failure/window-store.ts';
 import { createMemoryWindowStore } from './adapters/memory/window-store.ts';
 import { InvalidOptionError } from './domain/config/errors.ts';
-import {
-  type KeyFunction,
-  type RateLimiter,
-  rateLimiterFromParts,
-} from './domain/ratelimit/limiter.ts';
+import type { KeyFunction } from './domain/ratelimit/keys.ts';
+import { type RateLimiter, rateLimiterFromParts } from './domain/ratelimit/limiter.ts';
 import { definePolicies, type PolicyOptions, validateCost } from './domain/ratelimit/policy.ts';
 import type { Policy } from './domain/ratelimit/types.ts';
 import type { Clock } from './ports/clock.ts';
@@ -20,7 +21,13 @@ export interface RateLimiterOptions<R> {
   readonly key?: KeyFunction<R> | undefined;
   /** Default cost of a check: an integer from 0; 1 by default. */
   readonly cost?: number | undefined;
-  /** Time source of the default memory store. */
+  /**
+   * Failure policy applied to the store: `open`, `closed` or `fallback`, with
+   * a per-call timeout and a circuit breaker. None by default (the memory
+   * store does not fail); set it for a networked store.
+   */
+  readonly failure?: Omit<FailurePolicyStoreOptions, 'clock' | 'path'> | undefined;
+  /** Time source of the default memory store and of the failure policy. */
   readonly clock?: Clock | undefined;
 }
 
@@ -38,6 +45,10 @@ export function createRateLimiter<R = unknown>(options: RateLimiterOptions<R>): 
     throw new InvalidOptionError('key', options.key, 'a function from request to subject');
   }
   const ownsStore = options.store === undefined;
-  const store = options.store ?? createMemoryWindowStore({ clock: options.clock });
+  const base = options.store ?? createMemoryWindowStore({ clock: options.clock });
+  const store =
+    options.failure === undefined
+      ? base
+      : withFailurePolicy(base, { ...options.failure, clock: options.clock, path: 'failure' });
   return rateLimiterFromParts({ store, policies, key: options.key, cost, ownsStore });
 }

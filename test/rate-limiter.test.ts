@@ -3,6 +3,7 @@ import { createManualClock } from '../src/adapters/clock/manual.ts';
 import { createMemoryWindowStore } from '../src/adapters/memory/window-store.ts';
 import { isLockWatchError } from '../src/domain/errors.ts';
 import { createRateLimiter } from '../src/rate-limiter.ts';
+import { createSwitchableStore } from './support/switchable-store.ts';
 
 function thrown(fn: () => unknown): { code: string; message: string; option?: string } {
   try {
@@ -53,6 +54,32 @@ describe('createRateLimiter', () => {
     expect(await limiter.checkRequest({ user: 'ann' })).toMatchObject({ allowed: true });
     expect(await limiter.checkRequest({ user: 'ann' })).toMatchObject({ allowed: false });
     expect(await limiter.checkRequest({})).toBeUndefined();
+  });
+
+  it('applies the failure policy given in options, with its timeout on the clock', async () => {
+    const clock = createManualClock();
+    const store = createSwitchableStore(clock);
+    const limiter = createRateLimiter({
+      store,
+      clock,
+      policies: [{ name: 'api', limit: 5, window: '1m' }],
+      failure: { policy: 'closed', timeoutMs: 50 },
+    });
+    expect(await limiter.check('s')).toMatchObject({ allowed: true, degraded: false });
+    store.mode = 'hang';
+    const pending = limiter.check('s');
+    clock.advance(50);
+    expect(await pending).toMatchObject({
+      allowed: false,
+      reason: 'store_unavailable',
+      degraded: true,
+    });
+    expect(() =>
+      createRateLimiter({
+        policies: [{ name: 'p', limit: 1, window: 1 }],
+        failure: { policy: 'maybe' as never },
+      }),
+    ).toThrow(/failure\.policy/);
   });
 
   it('leaves a store it was given open', async () => {

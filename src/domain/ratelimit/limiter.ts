@@ -1,6 +1,7 @@
 import type { CallOptions } from '../../ports/call-options.ts';
 import type { WindowStore } from '../../ports/window-store.ts';
 import { InvalidOptionError } from '../config/errors.ts';
+import type { KeyFunction } from './keys.ts';
 import { validateCost } from './policy.ts';
 import type { Decision, Policy } from './types.ts';
 
@@ -9,9 +10,6 @@ export interface CheckOptions extends CallOptions {
   /** Units this request costs; the limiter's default cost (1) when omitted. */
   readonly cost?: number | undefined;
 }
-
-/** Turns a request into a subject; undefined means "do not limit this request". */
-export type KeyFunction<R> = (request: R) => string | undefined | Promise<string | undefined>;
 
 /** Checks subjects against a fixed list of policies on one store. */
 export interface RateLimiter<R = unknown> {
