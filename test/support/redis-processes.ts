@@ -240,28 +240,41 @@ export async function waitForClusterHealthy(
   processes: readonly RedisProcess[],
   count: number,
   replicaCount: number,
-  timeoutMs = 30_000,
+  timeoutMs = 15_000,
 ): Promise<void> {
   const live = processes.filter((p) => p.running);
-  await waitFor(
-    'a healthy Redis Cluster',
-    async () => {
-      let synced = 0;
-      for (const node of live) {
-        const info = String(await nodeCommand(node, 'CLUSTER', 'INFO'));
-        if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${count}`)) {
-          return false;
+  let state = 'not asked yet';
+  try {
+    await waitFor(
+      'a healthy Redis Cluster',
+      async () => {
+        let synced = 0;
+        for (const node of live) {
+          const info = String(await nodeCommand(node, 'CLUSTER', 'INFO'));
+          if (
+            !info.includes('cluster_state:ok') ||
+            !info.includes(`cluster_known_nodes:${count}`)
+          ) {
+            state = `node ${node.port}: ${info.split('\r\n').slice(0, 7).join(', ')}`;
+            return false;
+          }
+          const replication = String(await nodeCommand(node, 'INFO', 'replication'));
+          if (replication.includes('role:slave')) {
+            if (!replication.includes('master_link_status:up')) {
+              state = `replica ${node.port} not in sync`;
+              return false;
+            }
+            synced++;
+          }
         }
-        const replication = String(await nodeCommand(node, 'INFO', 'replication'));
-        if (replication.includes('role:slave')) {
-          if (!replication.includes('master_link_status:up')) return false;
-          synced++;
-        }
-      }
-      return synced >= replicaCount;
-    },
-    timeoutMs,
-  );
+        state = `${synced} of ${replicaCount} replicas in sync`;
+        return synced >= replicaCount;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message} (last seen: ${state})`);
+  }
 }
 
 /** Number of times `command` ran on a node since start (INFO commandstats), by lower-case name. */
