@@ -252,6 +252,10 @@ function overwrite(
   next: WindowState | undefined,
 ): WindowState | undefined {
   if (next === undefined) return undefined;
-  if (current === undefined || current === next) return current ?? ownCopy(next);
-  return Object.assign(current, next);
+  if (current === undefined) return ownCopy(next);
+  if (current === next) return current;
+  const target = current as unknown as Record<string, unknown>;
+  const source = next as unknown as Record<string, unknown>;
+  for (const field in source) target[field] = source[field];
+  return current;
 }
