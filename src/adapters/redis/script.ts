@@ -20,20 +20,20 @@ export function defineScript(lua: string): LuaScript {
 /**
  * Runs `script` with EVALSHA and, when the server does not have it (after a
  * restart, a failover to a replica, or SCRIPT FLUSH), once more with EVAL,
- * which also caches it there. The client's own routing (Cluster slots,
- * MOVED/ASK) applies to both calls because KEYS share one hash tag.
+ * which also caches it there. `argv` is the key count, the keys, then the
+ * arguments. The client's own routing (Cluster slots, MOVED/ASK) applies to
+ * both calls because the keys share one hash tag.
  */
 export async function runScript(
   client: RedisClient,
   script: LuaScript,
-  keys: readonly string[],
-  args: readonly string[],
+  argv: readonly (string | number)[],
 ): Promise<unknown> {
   try {
-    return await client.evalsha(script.sha, keys.length, ...keys, ...args);
+    return await client.evalsha(script.sha, ...(argv as [number, ...string[]]));
   } catch (error) {
     if (!isNoScript(error)) throw error;
-    return await client.eval(script.lua, keys.length, ...keys, ...args);
+    return await client.eval(script.lua, ...(argv as [number, ...string[]]));
   }
 }
 

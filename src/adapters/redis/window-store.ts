@@ -79,6 +79,19 @@ function argsOf(policy: Policy): PolicyArgs {
   return args;
 }
 
+// Policy lists are usually defined once and passed on every check: their
+// flattened script arguments are kept per list.
+const listCache = new WeakMap<readonly Policy[], readonly string[]>();
+
+function evaluateArgsOf(policies: readonly Policy[]): readonly string[] {
+  let args = listCache.get(policies);
+  if (args === undefined) {
+    args = policies.flatMap((policy) => argsOf(policy).evaluate);
+    if (Object.isFrozen(policies)) listCache.set(policies, args);
+  }
+  return args;
+}
+
 /**
  * Creates a window store on Redis. Every call is one round trip: one
  * EVALSHA evaluates all policies of the subject atomically (a Lua
@@ -105,28 +118,43 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
   const extraTtl = time === 'server' ? '-1' : String(clockSkewMs);
   let closed = false;
 
-  const nowArg = () => (time === 'server' ? '' : String(clock.now()));
+  const nowArg = (): string => {
+    if (time === 'server') return '';
+    const now = clock.now();
+    // The scripts store times with Lua's %.14g, exact below 10^14 (the year 5138).
+    if (!Number.isSafeInteger(now) || Math.abs(now) >= 1e14) {
+      throw new InvalidOptionError(
+        'clock',
+        now,
+        'a clock whose now() is integer epoch ms below 10^14',
+      );
+    }
+    return String(now);
+  };
+
+  const fail = (error: unknown, signal: AbortSignal | undefined) => toStoreError(error, signal);
 
   const call = async (
     script: typeof evaluateScript,
-    keys: string[],
-    args: string[],
+    argv: (string | number)[],
     signal: AbortSignal | undefined,
   ): Promise<unknown> => {
     if (signal?.aborted) throw signal.reason;
     try {
-      const reply = runScript(client, script, keys, args);
+      const reply = runScript(client, script, argv);
       return await (signal === undefined ? reply : abortable(reply, signal));
     } catch (error) {
-      throw toStoreError(error, signal);
+      throw fail(error, signal);
     }
   };
 
-  const keysOf = (subject: string, policies: readonly Policy[]): string[] => {
+  /** `[key count, ...keys]` for the policies of a subject, with room for `extra` arguments. */
+  const keyArgs = (subject: string, policies: readonly Policy[]): (string | number)[] => {
     const tag = subjectTag(subject);
-    const keys = new Array<string>(policies.length);
-    for (let i = 0; i < policies.length; i++) keys[i] = windowKey(prefix, tag, policies[i]!.name);
-    return keys;
+    const n = policies.length;
+    const argv: (string | number)[] = [n];
+    for (let i = 0; i < n; i++) argv.push(windowKey(prefix, tag, policies[i]!.name));
+    return argv;
   };
 
   const evaluate = async (
@@ -138,14 +166,22 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
   ): Promise<Decision> => {
     if (closed) throw new StoreClosedError('redis window store');
     validateCall(subject, policies, cost);
-    const args = [charge ? '1' : '0', nowArg(), extraTtl, String(cost)];
-    for (const policy of policies) args.push(...argsOf(policy).evaluate);
-    const reply = (await call(
-      evaluateScript,
-      keysOf(subject, policies),
-      args,
-      options?.signal,
-    )) as number[];
+    const argv = keyArgs(subject, policies);
+    argv.push(charge ? '1' : '0', nowArg(), extraTtl, cost);
+    const tail = evaluateArgsOf(policies);
+    for (let i = 0; i < tail.length; i++) argv.push(tail[i]!);
+    const signal = options?.signal;
+    let reply: number[];
+    if (signal === undefined) {
+      // The hot path: one await, no extra promise layers.
+      try {
+        reply = (await runScript(client, evaluateScript, argv)) as number[];
+      } catch (error) {
+        throw fail(error, undefined);
+      }
+    } else {
+      reply = (await call(evaluateScript, argv, signal)) as number[];
+    }
     const outcomes = new Array<PolicyOutcome>(policies.length);
     for (let i = 0; i < policies.length; i++) {
       const o = i * 4;
@@ -168,9 +204,10 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
       validateCall(subject, policies, cost);
       const enforced = policies.filter((policy) => policy.mode === 'enforce');
       if (enforced.length === 0 || cost === 0) return;
-      const args = [nowArg(), String(cost)];
-      for (const policy of enforced) args.push(...argsOf(policy).refund);
-      await call(refundScript, keysOf(subject, enforced), args, options?.signal);
+      const argv = keyArgs(subject, enforced);
+      argv.push(nowArg(), cost);
+      for (const policy of enforced) argv.push(...argsOf(policy).refund);
+      await call(refundScript, argv, options?.signal);
     },
     async reset(subject, policies, options) {
       if (closed) throw new StoreClosedError('redis window store');
@@ -178,7 +215,8 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
       const signal = options?.signal;
       if (signal?.aborted) throw signal.reason;
       try {
-        const reply = client.del(...keysOf(subject, policies));
+        const keys = keyArgs(subject, policies).slice(1) as string[];
+        const reply = client.del(...keys);
         await (signal === undefined ? reply : abortable(reply, signal));
       } catch (error) {
         throw toStoreError(error, signal);

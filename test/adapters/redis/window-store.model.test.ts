@@ -167,7 +167,7 @@ const smallScenarios = scenarioArb(
 );
 const largeScenarios = scenarioArb(
   largePolicySpecArb,
-  fc.oneof(fc.integer({ min: 0, max: 1_000_000_001 }), fc.integer({ min: 0, max: 100 })),
+  fc.oneof(fc.integer({ min: 0, max: 1_000_000_000 }), fc.integer({ min: 0, max: 100 })),
 );
 
 const { targets, missing } = redisTargets();

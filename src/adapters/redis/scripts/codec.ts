@@ -1,18 +1,30 @@
 /**
- * Lua shared by every script: state decoding and integer helpers.
+ * Lua shared by the scripts: how states are stored and how time is read.
  *
- * A state is a string tagged with its algorithm's letter (`g` gcra, `f`
- * fixed-window, `s` sliding-window, `l` sliding-log) followed by integers
- * joined with `:`. A tag that does not match the policy's algorithm (the
- * policy was redefined under the same name) reads as no state rather than
- * as corrupt numbers. Integers are written with `%d` (a C long) because
- * `tostring` keeps only 14 significant digits.
+ * A state is a string: its algorithm's letter (`g` gcra, `f` fixed-window,
+ * `s` sliding-window, `l` sliding-log) and integers joined with `:`, such as
+ * `g1700000000123:41`. A letter that does not match the policy's algorithm
+ * (the policy was redefined under the same name) reads as no state.
  *
- * JavaScript's `%` is an exact remainder while Lua 5.1's is
- * `a - floor(a/b)*b` in doubles, which can be off for large operands: the
- * scripts use `math.fmod` (C fmod, exact) wherever the TypeScript uses `%`.
+ * Numbers are written with Lua's `..`, which formats with `%.14g`: exact for
+ * every stored value, all of which stay below 10^14 (epoch ms until the year
+ * 5138, counts and costs up to 10^9); the store refuses client times outside
+ * that range. JavaScript's `%` is an exact remainder while Lua 5.1's is
+ * `a - floor(a/b)*b` in doubles: the scripts use `math.fmod` (C fmod, exact)
+ * wherever the TypeScript uses `%`.
  */
-export const codecLua = `
+export const timeLua = `
+local now
+if ARGV[TIME_ARG] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[TIME_ARG])
+end
+`;
+
+/** Lua `decode(kind, raw)`: the state's integers as a list, or nil. Used off the hot path (refund). */
+export const decodeLua = `
 local arity = { g = 2, f = 2, s = 3 }
 
 local function decode(kind, raw)
@@ -27,17 +39,9 @@ local function decode(kind, raw)
   end
   return v
 end
-
-local function ceil_div(a, b)
-  return math.floor((a + b - 1) / b)
-end
-
-local function fmt(x)
-  return string.format('%d', x)
-end
-
-local function server_now()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 `;
+
+/** Lua reading the time into `now`: the server's TIME when ARGV[`index`] is empty, else that value. */
+export function timeFromArg(index: number): string {
+  return timeLua.replaceAll('TIME_ARG', String(index));
+}

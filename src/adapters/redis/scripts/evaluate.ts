@@ -1,71 +1,61 @@
-import { codecLua } from './codec.ts';
+import { timeFromArg } from './codec.ts';
 import { stepsLua } from './steps.ts';
 
 /**
  * Check and peek for every policy of one subject, atomically, in one call:
  * a transliteration of `evaluate` in src/domain/ratelimit/evaluate.ts.
+ * Enforce-mode policies are charged only when all of them admit; an
+ * observe-mode policy whenever it alone admits; a policy that admits but is
+ * not charged reports its standing state (a step with cost 0).
  *
  * KEYS: one state key per policy, in policy order.
  * ARGV: charge (`1` check, `0` peek), now (epoch ms, or empty for the
  * server's TIME), extra TTL ms in client-time mode (`-1` in server-time
- * mode: keys then expire at the state's own expiry, PXAT), cost, then four
- * values per policy: algorithm letter and mode letter (`ge`, `lo`, …),
+ * mode: keys then expire exactly when their state does, PXAT), cost, then
+ * four values per policy: algorithm letter and mode letter (`ge`, `lo`, …),
  * limit, window ms, burst.
  *
  * Returns four integers per policy: allowed (1/0), remaining, resetMs,
  * retryAfterMs. The caller builds the decision with `decide()`.
  */
-export const evaluateLua = `${codecLua}${stepsLua}
+export const evaluateLua = `${stepsLua}${timeFromArg(2)}
 local charge = ARGV[1] == '1'
-local now
-if ARGV[2] == '' then now = server_now() else now = tonumber(ARGV[2]) end
 local extra = tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])
 local n = #KEYS
 local raws = redis.call('MGET', unpack(KEYS))
-local kinds, observe, limits, windows, bursts, states = {}, {}, {}, {}, {}, {}
-local oks, rems, resets, retries, expiries, values = {}, {}, {}, {}, {}, {}
+-- Six slots per policy: allowed, remaining, resetMs, retryAfterMs, expiresAt, new state.
+local r = {}
 local enforce_admits = true
 for i = 1, n do
-  local b = 4 + (i - 1) * 4
+  local b, j = 4 * i, 6 * i
   local spec = ARGV[b + 1]
-  local kind = string.sub(spec, 1, 1)
-  kinds[i] = kind
-  observe[i] = string.sub(spec, 2, 2) == 'o'
-  limits[i] = tonumber(ARGV[b + 2])
-  windows[i] = tonumber(ARGV[b + 3])
-  bursts[i] = tonumber(ARGV[b + 4])
-  states[i] = decode(kind, raws[i])
-  oks[i], rems[i], resets[i], retries[i], expiries[i], values[i] =
-    step(kind, states[i], now, limits[i], windows[i], bursts[i], cost)
-  if not observe[i] and not oks[i] then enforce_admits = false end
+  r[j - 5], r[j - 4], r[j - 3], r[j - 2], r[j - 1], r[j] = step(byte(spec, 1), raws[i], now,
+    tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), cost)
+  if not r[j - 5] and byte(spec, 2) == 101 then enforce_admits = false end
 end
 local out = {}
 for i = 1, n do
-  local ok = oks[i]
-  local charged = charge and ok and (observe[i] or enforce_admits)
-  local o = (i - 1) * 4
+  local b, j, o = 4 * i, 6 * i, 4 * i
+  local spec = ARGV[b + 1]
+  local ok = r[j - 5]
+  local charged = charge and ok and (enforce_admits or byte(spec, 2) == 111)
   if charged or not ok then
-    out[o + 1] = ok and 1 or 0
-    out[o + 2] = rems[i]
-    out[o + 3] = resets[i]
-    out[o + 4] = retries[i]
+    out[o - 3], out[o - 2], out[o - 1], out[o] = ok and 1 or 0, r[j - 4], r[j - 3], r[j - 2]
   else
-    local _, rem, reset = step(kinds[i], states[i], now, limits[i], windows[i], bursts[i], 0)
-    out[o + 1] = 1
-    out[o + 2] = rem
-    out[o + 3] = reset
-    out[o + 4] = 0
+    local _, rem, reset = step(byte(spec, 1), raws[i], now,
+      tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), 0)
+    out[o - 3], out[o - 2], out[o - 1], out[o] = 1, rem, reset, 0
   end
-  local value = values[i]
+  local value = r[j]
   if charged and value then
-    local expires = expiries[i]
+    local expires = r[j - 1]
     if expires <= now then
       redis.call('DEL', KEYS[i])
     elseif extra < 0 then
-      redis.call('SET', KEYS[i], value, 'PXAT', fmt(expires))
+      redis.call('SET', KEYS[i], value, 'PXAT', expires .. '')
     else
-      redis.call('SET', KEYS[i], value, 'PX', fmt(expires - now + extra))
+      redis.call('SET', KEYS[i], value, 'PX', (expires - now + extra) .. '')
     end
   end
 end

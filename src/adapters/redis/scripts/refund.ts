@@ -1,6 +1,5 @@
-import { codecLua } from './codec.ts';
+import { decodeLua, timeFromArg } from './codec.ts';
 import { refundsLua } from './refunds.ts';
-import { stepsLua } from './steps.ts';
 
 /**
  * Refund for the enforce-mode policies of one subject, atomically, in one
@@ -11,9 +10,7 @@ import { stepsLua } from './steps.ts';
  * server's TIME), cost, then three values per policy: algorithm letter,
  * limit, window ms.
  */
-export const refundLua = `${codecLua}${stepsLua}${refundsLua}
-local now
-if ARGV[1] == '' then now = server_now() else now = tonumber(ARGV[1]) end
+export const refundLua = `${decodeLua}${refundsLua}${timeFromArg(1)}
 local cost = tonumber(ARGV[2])
 for i = 1, #KEYS do
   local b = 2 + (i - 1) * 3

@@ -1,13 +1,14 @@
 /**
  * Lua transliteration of the refund functions in src/domain/ratelimit/.
- * Each returns the encoded new state, or nil when the state is now empty.
+ * Each takes the decoded state (a list of integers, or nil) and returns the
+ * new state string, or nil when the state is now empty.
  */
 export const refundsLua = `
 local function gcra_refund(st, now, limit, w, cost)
   if not st or st[1] < now then return nil end
   local debt = (st[1] - now) * limit + st[2] - cost * w
   if debt <= 0 then return nil end
-  return 'g' .. fmt(now + math.floor(debt / limit)) .. ':' .. fmt(math.fmod(debt, limit))
+  return 'g' .. (now + math.floor(debt / limit)) .. ':' .. math.fmod(debt, limit)
 end
 
 local function fixed_refund(st, now, w, cost)
@@ -15,15 +16,21 @@ local function fixed_refund(st, now, w, cost)
   if not st or st[1] < aligned then return nil end
   local count = st[2] - cost
   if count <= 0 then return nil end
-  return 'f' .. fmt(st[1]) .. ':' .. fmt(count)
+  return 'f' .. st[1] .. ':' .. count
 end
 
 local function sliding_refund(st, now, w, cost)
   if not st then return nil end
-  local start, cur, prev = sliding_roll(st, now, w)
+  local aligned = now - math.fmod(now, w)
+  local start, cur, prev = aligned, 0, 0
+  if st[1] >= aligned then
+    start, cur, prev = st[1], st[2], st[3]
+  elseif st[1] == aligned - w then
+    prev = st[2]
+  end
   cur = math.max(0, cur - cost)
   if cur == 0 and prev == 0 then return nil end
-  return 's' .. fmt(start) .. ':' .. fmt(cur) .. ':' .. fmt(prev)
+  return 's' .. start .. ':' .. cur .. ':' .. prev
 end
 
 local function log_refund(st, now, w, cost)
@@ -48,9 +55,7 @@ local function log_refund(st, now, w, cost)
     end
   end
   if #e == 0 then return nil end
-  local out = {}
-  for i = 1, #e do out[i] = fmt(e[i]) end
-  return 'l' .. table.concat(out, ':')
+  return 'l' .. table.concat(e, ':')
 end
 
 local function refund(kind, st, now, limit, w, cost)
