@@ -1,0 +1,81 @@
+import type { AuditRecord } from '../../ports/audit.ts';
+
+/** What a caller hands to `AuditLogger.log`: a record without its id, with defaults for the rest. */
+export interface AuditEntry {
+  /** When the request arrived, epoch ms; the logger's clock by default. */
+  readonly timestamp?: number | undefined;
+  /** Request id from the HTTP layer. */
+  readonly requestId?: string | undefined;
+  /** Authenticated user id. */
+  readonly userId?: string | undefined;
+  /** Client IP. */
+  readonly ip: string;
+  /** Request path without the query string. */
+  readonly endpoint: string;
+  /** HTTP method. */
+  readonly method: string;
+  /** Response status code. */
+  readonly statusCode: number;
+  /** The request was refused by a rate limit; false by default. */
+  readonly rateLimitHit?: boolean | undefined;
+  /** An anomaly detector fired; false by default. */
+  readonly anomalyDetected?: boolean | undefined;
+  /** Time from arrival to the response being finished, ms. */
+  readonly latencyMs: number;
+}
+
+/** Longest text kept per field, in UTF-16 units; longer values are cut, never rejected. */
+export const auditFieldLimits = Object.freeze({
+  requestId: 200,
+  userId: 200,
+  ip: 100,
+  endpoint: 2000,
+  method: 16,
+});
+
+/**
+ * Text a database accepts: at most `max` units, with NUL (which PostgreSQL
+ * refuses in text) replaced, so one odd request cannot fail a whole batch.
+ */
+function text(value: unknown, max: number): string {
+  let s =
+    typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  if (s.length > max) s = s.slice(0, max);
+  return s.includes('\u0000') ? s.replaceAll('\u0000', '\ufffd') : s;
+}
+
+function optionalText(value: unknown, max: number): string | undefined {
+  return value === undefined || value === null || value === '' ? undefined : text(value, max);
+}
+
+/**
+ * Turns an entry into a record the sinks can store as is: texts capped,
+ * status an integer from 0 to 999, latency a finite non-negative number,
+ * flags booleans, timestamp an integer. Never throws: the request path must
+ * not fail because of its audit record.
+ */
+export function toAuditRecord(entry: AuditEntry, id: string, now: number): AuditRecord {
+  const timestamp = entry.timestamp;
+  const status = entry.statusCode;
+  const latency = entry.latencyMs;
+  return {
+    id,
+    timestamp:
+      typeof timestamp === 'number' && Number.isFinite(timestamp) && timestamp >= 0
+        ? Math.trunc(timestamp)
+        : now,
+    requestId: optionalText(entry.requestId, auditFieldLimits.requestId),
+    userId: optionalText(entry.userId, auditFieldLimits.userId),
+    ip: text(entry.ip, auditFieldLimits.ip),
+    endpoint: text(entry.endpoint, auditFieldLimits.endpoint),
+    method: text(entry.method, auditFieldLimits.method).toUpperCase(),
+    statusCode:
+      typeof status === 'number' && Number.isInteger(status) && status >= 0 && status <= 999
+        ? status
+        : 0,
+    rateLimitHit: entry.rateLimitHit === true,
+    anomalyDetected: entry.anomalyDetected === true,
+    latencyMs:
+      typeof latency === 'number' && Number.isFinite(latency) && latency >= 0 ? latency : 0,
+  };
+}
