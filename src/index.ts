@@ -11,6 +11,11 @@ export {
   withFailurePolicy,
 } from './adapters/failure/window-store.ts';
 export {
+  type AlertLogger,
+  createLoggingAlertSink,
+  type LoggingAlertSinkOptions,
+} from './adapters/log/alert-sink.ts';
+export {
   createMemoryAlertSink,
   createMemoryAuditSink,
   createMemoryWindowStore,
@@ -19,6 +24,67 @@ export {
   type MemoryWindowStore,
   type MemoryWindowStoreOptions,
 } from './adapters/memory/index.ts';
+export {
+  type CreateAlertDispatcherOptions,
+  type CreateAnomalyMonitorOptions,
+  createAlertDispatcher,
+  createAnomalyMonitor,
+} from './anomaly.ts';
+export {
+  type AlertFields,
+  type AlertPayload,
+  alertPayload,
+  alertSeverities,
+  createAlert,
+} from './domain/alerts/alert.ts';
+export type {
+  AlertCounts,
+  AlertDispatcher,
+  AlertDispatcherOptions,
+  AlertDropReason,
+  AlertEvent,
+  RaiseOutcome,
+} from './domain/alerts/dispatcher.ts';
+export {
+  type AccessList,
+  type AccessListOptions,
+  type AccessVerdict,
+  defineAccessList,
+} from './domain/anomaly/access-list.ts';
+export {
+  type AuthFailure,
+  type AuthFailureDetector,
+  type AuthFailureOptions,
+  type AuthFinding,
+  type AuthThresholdOptions,
+  defineAuthFailureDetector,
+} from './domain/anomaly/auth-failures.ts';
+export {
+  type BanOptions,
+  type BanStatus,
+  type Bans,
+  createBans,
+  type OffenceOutcome,
+} from './domain/anomaly/bans.ts';
+export {
+  type BurstDetector,
+  type BurstOptions,
+  defineBurstDetector,
+} from './domain/anomaly/burst.ts';
+export type {
+  AnomalyMonitor,
+  AnomalyMonitorOptions,
+  MonitorBanOptions,
+  MonitorEvent,
+  Screening,
+  ScreeningReason,
+} from './domain/anomaly/monitor.ts';
+export {
+  type Anomaly,
+  type AnomalyType,
+  anomalyTypes,
+  type RequestContext,
+} from './domain/anomaly/types.ts';
 export type { Duration } from './domain/config/duration.ts';
 export { InvalidOptionError } from './domain/config/errors.ts';
 export { isLockWatchError, LockWatchError } from './domain/errors.ts';
