@@ -1,0 +1,78 @@
+import { isAbsolute, resolve } from 'node:path';
+import { InvalidOptionError } from '../../domain/config/errors.ts';
+
+/** The SQL engines LockWatch runs on. */
+export type SqlEngine = 'sqlite' | 'postgresql';
+
+/** Where a database is, as parsed from a URL. */
+export type SqlTarget =
+  | {
+      readonly engine: 'sqlite';
+      /** Absolute file path, or `:memory:`. */
+      readonly file: string;
+    }
+  | {
+      readonly engine: 'postgresql';
+      /** The connection URL (scheme normalised to `postgresql:`). */
+      readonly url: string;
+    };
+
+/** The database used when neither an option nor `LOCKWATCH_DATABASE_URL` names one. */
+export const defaultDatabaseUrl = 'sqlite:lockwatch.db';
+
+const accepted =
+  "a database URL: 'sqlite:<file path>' (such as sqlite:./data/lockwatch.db or sqlite:///var/lib/app/lockwatch.db), 'sqlite::memory:', or 'postgres://user:password@host:5432/database'";
+
+/**
+ * Parses a database URL. `sqlite:` takes a file path (relative paths are
+ * resolved against `cwd`), `sqlite:///abs/path` an absolute one;
+ * `postgres:` and `postgresql:` URLs are passed to the driver as they are.
+ * Anything else throws an InvalidOptionError that shows the accepted forms.
+ */
+export function parseDatabaseUrl(
+  value: unknown,
+  option = 'url',
+  cwd: string = process.cwd(),
+): SqlTarget {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new InvalidOptionError(option, value, accepted);
+  }
+  const url = value.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === 'sqlite' || scheme === 'sqlite3') {
+    let path = url.slice(scheme.length + 1);
+    if (path.startsWith('//')) path = path.slice(2);
+    path = decodeURIComponent(path.split('?')[0]!);
+    if (path === '') throw new InvalidOptionError(option, value, accepted);
+    if (path === ':memory:') return { engine: 'sqlite', file: path };
+    return { engine: 'sqlite', file: isAbsolute(path) ? path : resolve(cwd, path) };
+  }
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new InvalidOptionError(option, redact(url), accepted);
+    }
+    if (parsed.hostname === '' && !parsed.searchParams.has('host')) {
+      throw new InvalidOptionError(option, redact(url), accepted);
+    }
+    parsed.protocol = 'postgresql:';
+    return { engine: 'postgresql', url: parsed.href };
+  }
+  throw new InvalidOptionError(
+    option,
+    redact(url),
+    scheme === undefined ? accepted : `${accepted} (scheme '${scheme}:' is not supported)`,
+  );
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
+
+/** Where a target is, for messages (no password). */
+export function describeTarget(target: SqlTarget): string {
+  return target.engine === 'sqlite' ? `SQLite ${target.file}` : `PostgreSQL ${redact(target.url)}`;
+}

@@ -1,0 +1,261 @@
+import type { MikroORM, Options } from '@mikro-orm/core';
+import type { Migrator as MikroMigrator } from '@mikro-orm/migrations';
+import { InvalidOptionError } from '../../domain/config/errors.ts';
+import { integerOption } from '../../domain/config/validate.ts';
+import { StoreUnavailableError } from '../../domain/failure/errors.ts';
+import {
+  defaultDatabaseUrl,
+  describeTarget,
+  parseDatabaseUrl,
+  type SqlEngine,
+  type SqlTarget,
+} from './config.ts';
+import { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.ts';
+import { SqlSchemaError } from './errors.ts';
+import { migrationsOf } from './migrations/index.ts';
+import type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
+
+/** What to do about LockWatch's migrations when a database is opened. */
+export type MigrateOnOpen =
+  /** Run pending migrations (the default on SQLite). */
+  | 'auto'
+  /** Fail with a SqlSchemaError naming the fix when any is pending (the default on PostgreSQL). */
+  | 'check'
+  /** Do nothing. */
+  | 'off';
+
+/** Options of {@link openSqlDatabase}. */
+export interface SqlDatabaseOptions {
+  /**
+   * Database URL: `sqlite:<path>`, `sqlite::memory:` or `postgres://...`;
+   * `LOCKWATCH_DATABASE_URL` by default, else `sqlite:lockwatch.db`.
+   */
+  readonly url?: string | undefined;
+  /**
+   * A MikroORM instance (SQLite or PostgreSQL driver) your application
+   * already has: LockWatch uses its connection and leaves it open on
+   * `close()`. Its entities are added if missing.
+   */
+  readonly orm?: MikroORM | undefined;
+  /** Migrations on open: `auto` on SQLite, `check` on PostgreSQL by default. */
+  readonly migrate?: MigrateOnOpen | undefined;
+  /** SQLite: how long a write waits for another process's lock, ms (0 to 60,000; 5,000 by default). */
+  readonly busyTimeoutMs?: number | undefined;
+  /** PostgreSQL: most pooled connections (1 to 1,000; 10 by default). */
+  readonly poolSize?: number | undefined;
+  /** Extra MikroORM options for an instance LockWatch creates (logging, for example). */
+  readonly mikroOrm?: Partial<Options> | undefined;
+}
+
+/** Names of LockWatch's migrations on one database. */
+export interface MigrationStatus {
+  /** Applied, oldest first. */
+  readonly executed: readonly string[];
+  /** Not applied yet, oldest first. */
+  readonly pending: readonly string[];
+}
+
+/** A database LockWatch's SQL adapters run on: one MikroORM instance, its connection and its migrations. */
+export interface SqlDatabase {
+  /** `sqlite` or `postgresql`. */
+  readonly engine: SqlEngine;
+  /** Where it is, for messages (no password). */
+  readonly description: string;
+  /** The MikroORM instance (created by LockWatch, or the one passed in). */
+  readonly orm: MikroORM;
+  /** The driver's own client that MikroORM holds: a better-sqlite3 Database or a pg Pool, tagged. */
+  readonly native: NativeClient;
+  /** Applies pending migrations; returns their names. */
+  migrateUp(): Promise<string[]>;
+  /** Reverts the last applied migration (all of them with `{ all: true }`); returns their names. */
+  migrateDown(options?: { all?: boolean }): Promise<string[]>;
+  /** Which migrations are applied and which are pending. */
+  migrationStatus(): Promise<MigrationStatus>;
+  /** Throws a SqlSchemaError naming the fix when a migration is pending. */
+  assertMigrated(): Promise<void>;
+  /** Closes the MikroORM instance if LockWatch created it. */
+  close(): Promise<void>;
+}
+
+/** Table where LockWatch records its applied migrations (apart from the application's own). */
+export const migrationsTable = 'lockwatch_migrations';
+
+/**
+ * Opens a database for LockWatch's SQL adapters: creates a MikroORM
+ * instance for the URL (loading only that engine's driver), or adopts the
+ * one given; on SQLite sets WAL, `synchronous = NORMAL` and a busy timeout;
+ * then runs or checks migrations as `migrate` says.
+ */
+export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise<SqlDatabase> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', options, 'an object with url or orm');
+  }
+  const busyTimeoutMs = integerOption('busyTimeoutMs', options.busyTimeoutMs ?? 5000, 0, 60_000);
+  const poolSize = integerOption('poolSize', options.poolSize ?? 10, 1, 1000);
+  if (options.migrate !== undefined && !['auto', 'check', 'off'].includes(options.migrate)) {
+    throw new InvalidOptionError('migrate', options.migrate, "one of 'auto', 'check', 'off'");
+  }
+  let orm: MikroORM;
+  let owned: boolean;
+  let target: SqlTarget | undefined;
+  if (options.orm !== undefined) {
+    if (typeof options.orm !== 'object' || options.orm === null || !('em' in options.orm)) {
+      throw new InvalidOptionError('orm', options.orm, 'a MikroORM instance');
+    }
+    orm = options.orm;
+    owned = false;
+    if (orm.getMetadata().find(AuditLogEntry as never) === undefined) {
+      orm.discoverEntity([...lockwatchEntities]);
+    }
+  } else {
+    target = parseDatabaseUrl(
+      options.url ?? process.env.LOCKWATCH_DATABASE_URL ?? defaultDatabaseUrl,
+    );
+    orm = await createOrm(target, poolSize, options.mikroOrm);
+    owned = true;
+  }
+  const client = await (
+    orm.em.getConnection() as unknown as { getNativeClient(): Promise<unknown> }
+  ).getNativeClient();
+  const native: NativeClient =
+    typeof (client as { pragma?: unknown }).pragma === 'function'
+      ? { kind: 'sqlite', db: client as SqliteNative }
+      : { kind: 'postgresql', pool: client as PostgresNative };
+  const engine: SqlEngine = native.kind;
+  const description = target
+    ? describeTarget(target)
+    : `${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} (application's MikroORM)`;
+  if (native.kind === 'sqlite') {
+    const db = native.db;
+    if (db.pragma('journal_mode', { simple: true }) !== 'memory') db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  }
+  const { Migrator } = await import('@mikro-orm/migrations');
+
+  const migrator = (): MikroMigrator => lockwatchMigrator(orm, engine, Migrator);
+
+  const status = async (): Promise<MigrationStatus> => {
+    const m = migrator();
+    const [executed, pending] = await Promise.all([m.getExecuted(), m.getPending()]);
+    return { executed: executed.map((row) => row.name), pending: pending.map((row) => row.name) };
+  };
+
+  const database: SqlDatabase = {
+    engine,
+    description,
+    orm,
+    native,
+    async migrateUp() {
+      return (await migrator().up()).map((row) => row.name);
+    },
+    async migrateDown(downOptions) {
+      const m = migrator();
+      if (downOptions?.all) return (await m.down({ to: 0 })).map((row) => row.name);
+      return (await m.down()).map((row) => row.name);
+    },
+    migrationStatus: status,
+    async assertMigrated() {
+      const { pending } = await status();
+      if (pending.length > 0) {
+        throw new SqlSchemaError(
+          `LockWatch's tables are not up to date on ${description}: ${pending.length} migration(s) pending (${pending.join(', ')}). ` +
+            `Run \`npx lockwatch migrate up\` with LOCKWATCH_DATABASE_URL (or --url) set to this database, ` +
+            `or call \`await db.migrateUp()\`, or open it with \`migrate: 'auto'\`.`,
+        );
+      }
+    },
+    async close() {
+      if (owned) await orm.close(true);
+    },
+  };
+
+  const mode = options.migrate ?? (engine === 'sqlite' ? 'auto' : 'check');
+  try {
+    if (mode === 'auto') await database.migrateUp();
+    else if (mode === 'check') await database.assertMigrated();
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw error;
+  }
+  return database;
+}
+
+async function createOrm(
+  target: SqlTarget,
+  poolSize: number,
+  extra: Partial<Options> | undefined,
+): Promise<MikroORM> {
+  const { Migrator } = await import('@mikro-orm/migrations');
+  const common = {
+    entities: [...lockwatchEntities],
+    extensions: [Migrator],
+    // LockWatch's entities are fixed; no metadata cache files next to the package.
+    metadataCache: { enabled: false },
+    ...extra,
+  };
+  try {
+    if (target.engine === 'sqlite') {
+      const { MikroORM } = await import('@mikro-orm/sqlite');
+      return (await MikroORM.init({ ...common, dbName: target.file })) as unknown as MikroORM;
+    }
+    const { MikroORM } = await import('@mikro-orm/postgresql');
+    const orm = (await MikroORM.init({
+      ...common,
+      clientUrl: target.url,
+      pool: { min: 0, max: poolSize },
+    })) as unknown as MikroORM;
+    try {
+      await orm.em.getConnection().execute('select 1');
+    } catch (error) {
+      await orm.close(true).catch(() => {});
+      const message = error instanceof Error ? error.message : String(error);
+      throw new StoreUnavailableError(
+        `Cannot connect to ${describeTarget(target)}: ${message}. Check the URL (LOCKWATCH_DATABASE_URL or --url) and that the server is running.`,
+        { cause: error },
+      );
+    }
+    return orm;
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new StoreUnavailableError(`Cannot open ${describeTarget(target)}: ${message}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * A MikroORM migrator for LockWatch's own migrations, whatever the
+ * instance's own `migrations` settings: the settings are swapped in just for
+ * the constructor, which captures them, so an application's migrations and
+ * LockWatch's live side by side (in `lockwatch_migrations`).
+ */
+function lockwatchMigrator(
+  orm: MikroORM,
+  engine: SqlEngine,
+  Migrator: new (em: never) => MikroMigrator,
+): MikroMigrator {
+  const config = orm.config;
+  const previous = config.get('migrations');
+  config.set('migrations', {
+    tableName: migrationsTable,
+    migrationsList: migrationsOf(engine),
+    snapshot: false,
+    silent: true,
+    transactional: true,
+    allOrNothing: true,
+    emit: 'ts',
+  });
+  try {
+    return new Migrator(orm.em.fork() as never);
+  } finally {
+    config.set('migrations', previous);
+  }
+}
+
+/** The table names, for messages and tests. */
+export const tables = {
+  audit: AuditLogEntry.meta.tableName,
+  window: WindowStateEntry.meta.tableName,
+} as const;

@@ -1,0 +1,36 @@
+/**
+ * `lockwatch/sql`: the audit log and a rate-limit WindowStore on SQLite or
+ * PostgreSQL through MikroORM 7 (optional peer dependencies, loaded only
+ * through this entry point). See docs/audit.md.
+ */
+export {
+  createSqlAuditReader,
+  type SqlAuditReader,
+  type SqlAuditReaderOptions,
+} from './audit-reader.ts';
+export {
+  createSqlAuditSink,
+  postgresInsertSql,
+  type SqlAuditSink,
+  sqliteInsertSql,
+} from './audit-sink.ts';
+export {
+  defaultDatabaseUrl,
+  parseDatabaseUrl,
+  type SqlEngine,
+  type SqlTarget,
+} from './config.ts';
+export { type AuditCursor, decodeCursor, encodeCursor } from './cursor.ts';
+export {
+  type MigrateOnOpen,
+  type MigrationStatus,
+  migrationsTable,
+  openSqlDatabase,
+  type SqlDatabase,
+  type SqlDatabaseOptions,
+} from './database.ts';
+export { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.ts';
+export { SqlSchemaError } from './errors.ts';
+export { type MigrationEntry, migrationsOf } from './migrations/index.ts';
+export type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
+export { defaultPageSize, maxPageSize } from './query.ts';
