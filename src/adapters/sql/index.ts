@@ -34,3 +34,9 @@ export { SqlSchemaError } from './errors.ts';
 export { type MigrationEntry, migrationsOf } from './migrations/index.ts';
 export type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
 export { defaultPageSize, maxPageSize } from './query.ts';
+export {
+  createSqlWindowStore,
+  type SqlWindowStore,
+  type SqlWindowStoreOptions,
+  subjectKey,
+} from './window-store.ts';

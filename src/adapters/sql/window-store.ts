@@ -128,12 +128,7 @@ export function createSqlWindowStore(
     if (++writes % sweepEvery === 0) store.sweep().catch(() => {});
   };
 
-  const decide = (
-    subject: string,
-    policies: readonly Policy[],
-    cost: number,
-    charge: boolean,
-  ): Change<Decision> => {
+  const decide = (policies: readonly Policy[], cost: number, charge: boolean): Change<Decision> => {
     return (states, now) => {
       const current = policies.map((policy) => liveState(states, policy.name, now));
       const { decision, steps, charged } = evaluate(current, now, policies, cost, charge);
@@ -146,7 +141,6 @@ export function createSqlWindowStore(
         if (step.state === undefined) delete next[name];
         else next[name] = { s: step.state, e: step.expiresAt };
       }
-      void subject;
       return { result: decision, states: next };
     };
   };
@@ -157,10 +151,7 @@ export function createSqlWindowStore(
         'check',
         async () => {
           validateCall(subject, policies, cost);
-          const decision = await run.locked(
-            subjectKey(subject),
-            decide(subject, policies, cost, true),
-          );
+          const decision = await run.locked(subjectKey(subject), decide(policies, cost, true));
           noteWrite();
           return decision;
         },
@@ -174,7 +165,7 @@ export function createSqlWindowStore(
           validateCall(subject, policies, cost);
           return run.read(
             subjectKey(subject),
-            (states, now) => decide(subject, policies, cost, false)(states, now).result,
+            (states, now) => decide(policies, cost, false)(states, now).result,
           );
         },
         callOptions?.signal,
