@@ -15,3 +15,16 @@ export {
   type WebhookSecret,
   WebhookVerificationError,
 } from './signature.ts';
+export {
+  createWebhookAlertSink,
+  type WebhookAlertSink,
+  type WebhookAlertSinkOptions,
+  type WebhookBackoffOptions,
+  WebhookClientMissingError,
+  type WebhookEndpointCounts,
+  type WebhookEndpointOptions,
+  type WebhookEndpointStatus,
+  type WebhookEvent,
+  type WebhookFailureReason,
+  WebhookQueueError,
+} from './sink.ts';
