@@ -352,7 +352,7 @@ describe('webhook sink: options', () => {
       try {
         createWebhookAlertSink({ endpoints: [], ...options } as WebhookAlertSinkOptions);
       } catch (error) {
-        if (isLockWatchError(error)) return error as Error & { option: string };
+        if (isLockWatchError(error)) return error as unknown as Error & { option: string };
       }
       throw new Error('expected an InvalidOptionError');
     };
