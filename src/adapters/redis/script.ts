@@ -20,11 +20,20 @@ export function defineScript(lua: string): LuaScript {
 /**
  * Runs `script` with EVALSHA and, when the server does not have it (after a
  * restart, a failover to a replica, or SCRIPT FLUSH), once more with EVAL,
- * which also caches it there. `argv` is the key count, the keys, then the
- * arguments. The client's own routing (Cluster slots, MOVED/ASK) applies to
- * both calls because the keys share one hash tag.
+ * which also caches it there. The client's own routing (Cluster slots,
+ * MOVED/ASK) applies to both calls because the keys share one hash tag.
  */
-export async function runScript(
+export function runScript(
+  client: RedisClient,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  return runScriptArgv(client, script, [keys.length, ...keys, ...args]);
+}
+
+/** {@link runScript} with its arguments already flat: key count, keys, then arguments (the hot path). */
+export async function runScriptArgv(
   client: RedisClient,
   script: LuaScript,
   argv: readonly (string | number)[],

@@ -11,7 +11,7 @@ import { systemClock } from '../clock/system.ts';
 import { connect, type RedisConnectionOptions, release } from './client.ts';
 import { toStoreError } from './errors.ts';
 import { keyPrefixOption, subjectTag, windowKey } from './keys.ts';
-import { defineScript, type RedisClient, runScript } from './script.ts';
+import { defineScript, type RedisClient, runScriptArgv } from './script.ts';
 import { evaluateLua } from './scripts/evaluate.ts';
 import { refundLua } from './scripts/refund.ts';
 
@@ -141,7 +141,7 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
   ): Promise<unknown> => {
     if (signal?.aborted) throw signal.reason;
     try {
-      const reply = runScript(client, script, argv);
+      const reply = runScriptArgv(client, script, argv);
       return await (signal === undefined ? reply : abortable(reply, signal));
     } catch (error) {
       throw fail(error, signal);
@@ -175,7 +175,7 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
     if (signal === undefined) {
       // The hot path: one await, no extra promise layers.
       try {
-        reply = (await runScript(client, evaluateScript, argv)) as number[];
+        reply = (await runScriptArgv(client, evaluateScript, argv)) as number[];
       } catch (error) {
         throw fail(error, undefined);
       }
