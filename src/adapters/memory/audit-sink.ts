@@ -6,6 +6,8 @@ export interface MemoryAuditSink extends AuditSink {
   readonly records: readonly AuditRecord[];
   /** Forgets the records written so far. */
   clear(): void;
+  /** Removes the records `predicate` selects (their ids may then be written again); returns how many. */
+  removeWhere(predicate: (record: AuditRecord) => boolean): number;
 }
 
 /** Creates a capturing audit sink with the same at-most-once-per-id rule as the SQL sink. */
@@ -24,6 +26,16 @@ export function createMemoryAuditSink(): MemoryAuditSink {
     clear() {
       records.length = 0;
       ids.clear();
+    },
+    removeWhere(predicate) {
+      let kept = 0;
+      for (const record of records) {
+        if (predicate(record)) ids.delete(record.id);
+        else records[kept++] = record;
+      }
+      const removed = records.length - kept;
+      records.length = kept;
+      return removed;
     },
     async close() {},
   };

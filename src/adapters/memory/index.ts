@@ -1,5 +1,6 @@
 export { createManualClock, type ManualClock } from '../clock/manual.ts';
 export { createMemoryAlertSink, type MemoryAlertSink } from './alert-sink.ts';
+export { createMemoryAuditReader } from './audit-reader.ts';
 export { createMemoryAuditSink, type MemoryAuditSink } from './audit-sink.ts';
 export {
   createMemoryWindowStore,

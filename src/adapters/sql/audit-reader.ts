@@ -1,9 +1,10 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { encodeCursor } from '../../domain/audit/cursor.ts';
+import { checkQuery } from '../../domain/audit/query.ts';
 import { integerOption } from '../../domain/config/validate.ts';
 import type { AuditPage, AuditReader, AuditRecord } from '../../ports/audit.ts';
-import { encodeCursor } from './cursor.ts';
 import type { SqlDatabase } from './database.ts';
-import { buildFilter, checkQuery } from './query.ts';
+import { buildFilter } from './filter.ts';
 import { toSqlError } from './sql-errors.ts';
 
 /** Options of {@link createSqlAuditReader}. */

@@ -3,6 +3,9 @@
  * PostgreSQL through MikroORM 7 (optional peer dependencies, loaded only
  * through this entry point). See docs/audit.md.
  */
+
+export { type AuditCursor, decodeCursor, encodeCursor } from '../../domain/audit/cursor.ts';
+export { defaultPageSize, maxPageSize } from '../../domain/audit/query.ts';
 export {
   createSqlAuditReader,
   type SqlAuditReader,
@@ -20,7 +23,6 @@ export {
   type SqlEngine,
   type SqlTarget,
 } from './config.ts';
-export { type AuditCursor, decodeCursor, encodeCursor } from './cursor.ts';
 export {
   type MigrateOnOpen,
   type MigrationStatus,
@@ -33,7 +35,6 @@ export { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.t
 export { SqlSchemaError } from './errors.ts';
 export { type MigrationEntry, migrationsOf } from './migrations/index.ts';
 export type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
-export { defaultPageSize, maxPageSize } from './query.ts';
 export {
   createSqlWindowStore,
   type SqlWindowStore,

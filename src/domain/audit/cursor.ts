@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../../domain/config/errors.ts';
+import { InvalidOptionError } from '../config/errors.ts';
 
 /** A position in the newest-first order: the last record of a page. */
 export interface AuditCursor {
@@ -10,13 +10,21 @@ export interface AuditCursor {
 
 /** Encodes a cursor as an opaque URL-safe string. */
 export function encodeCursor(cursor: AuditCursor): string {
-  return Buffer.from(`${cursor.timestamp}.${cursor.id}`, 'utf8').toString('base64url');
+  return btoa(`${cursor.timestamp}.${cursor.id}`)
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
 }
 
 /** Decodes a cursor from {@link encodeCursor}; anything else throws an InvalidOptionError. */
 export function decodeCursor(value: unknown): AuditCursor {
-  if (typeof value === 'string' && value.length <= 200) {
-    const text = Buffer.from(value, 'base64url').toString('utf8');
+  if (typeof value === 'string' && value.length <= 200 && /^[A-Za-z0-9_-]+$/.test(value)) {
+    let text = '';
+    try {
+      text = atob(value.replaceAll('-', '+').replaceAll('_', '/'));
+    } catch {
+      // Not base64: falls through to the error below.
+    }
     const match = /^(\d{1,16})\.([0-9a-f-]{36})$/.exec(text);
     if (match) return { timestamp: Number(match[1]), id: match[2]! };
   }

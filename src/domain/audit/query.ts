@@ -1,18 +1,12 @@
-import { InvalidOptionError } from '../../domain/config/errors.ts';
-import { integerOption } from '../../domain/config/validate.ts';
-import type { AuditQuery } from '../../ports/audit.ts';
+import type { AuditQuery, AuditRecord } from '../../ports/audit.ts';
+import { InvalidOptionError } from '../config/errors.ts';
+import { integerOption } from '../config/validate.ts';
 import { type AuditCursor, decodeCursor } from './cursor.ts';
 
 /** Records per page when the query does not say. */
 export const defaultPageSize = 100;
 /** Most records per page; larger `limit`s are cut to this. */
 export const maxPageSize = 1000;
-
-/** A WHERE clause with `?` placeholders and its values. */
-export interface SqlFilter {
-  readonly where: string;
-  readonly params: unknown[];
-}
 
 /** A validated query. */
 export interface CheckedQuery {
@@ -52,58 +46,33 @@ export function checkQuery(query: AuditQuery | undefined): CheckedQuery {
   return { query: q, limit, cursor };
 }
 
-/**
- * The WHERE clause of a query. Flags are written as the literal
- * `rate_limit_hit = true` so that both engines see the predicate of the
- * partial index; the keyset condition is a row-value comparison, which both
- * engines turn into an index range bound.
- */
-export function buildFilter(
-  query: AuditQuery,
-  cursor: AuditCursor | undefined,
-  engine: 'sqlite' | 'postgresql',
-): SqlFilter {
-  const terms: string[] = [];
-  const params: unknown[] = [];
-  if (query.ip !== undefined) {
-    terms.push('ip = ?');
-    params.push(query.ip);
+/** Whether `record` passes the filters of `query` (the cursor aside): the reference every reader follows. */
+export function matchesQuery(record: AuditRecord, query: AuditQuery): boolean {
+  if (query.ip !== undefined && record.ip !== query.ip) return false;
+  if (query.userId !== undefined && record.userId !== query.userId) return false;
+  if (query.endpointPrefix !== undefined && !record.endpoint.startsWith(query.endpointPrefix)) {
+    return false;
   }
-  if (query.userId !== undefined) {
-    terms.push('user_id = ?');
-    params.push(query.userId);
-  }
-  if (query.endpointPrefix !== undefined && query.endpointPrefix !== '') {
-    terms.push("endpoint like ? escape '\\'");
-    params.push(`${query.endpointPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  }
-  if (query.method !== undefined) {
-    terms.push('method = ?');
-    params.push(query.method.toUpperCase());
-  }
-  if (query.statusFrom !== undefined) {
-    terms.push('status_code >= ?');
-    params.push(query.statusFrom);
-  }
-  if (query.statusTo !== undefined) {
-    terms.push('status_code <= ?');
-    params.push(query.statusTo);
-  }
-  if (query.from !== undefined) {
-    terms.push('"timestamp" >= ?');
-    params.push(query.from);
-  }
-  if (query.to !== undefined) {
-    terms.push('"timestamp" < ?');
-    params.push(query.to);
-  }
-  if (query.rateLimitHitsOnly) terms.push('rate_limit_hit = true');
-  if (query.anomaliesOnly) terms.push('anomaly_detected = true');
-  if (cursor !== undefined) {
-    terms.push(
-      engine === 'postgresql' ? '("timestamp", id) < (?, ?::uuid)' : '("timestamp", id) < (?, ?)',
-    );
-    params.push(cursor.timestamp, cursor.id);
-  }
-  return { where: terms.length === 0 ? '' : `where ${terms.join(' and ')}`, params };
+  if (query.method !== undefined && record.method !== query.method.toUpperCase()) return false;
+  if (query.statusFrom !== undefined && record.statusCode < query.statusFrom) return false;
+  if (query.statusTo !== undefined && record.statusCode > query.statusTo) return false;
+  if (query.from !== undefined && record.timestamp < query.from) return false;
+  if (query.to !== undefined && record.timestamp >= query.to) return false;
+  if (query.rateLimitHitsOnly && !record.rateLimitHit) return false;
+  if (query.anomaliesOnly && !record.anomalyDetected) return false;
+  return true;
+}
+
+/** Newest-first order: by timestamp, then id, both descending. */
+export function newestFirst(a: AuditRecord, b: AuditRecord): number {
+  if (a.timestamp !== b.timestamp) return b.timestamp - a.timestamp;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** Whether `record` comes after `cursor` in newest-first order (is on a later page). */
+export function afterCursor(record: AuditRecord, cursor: AuditCursor): boolean {
+  return (
+    record.timestamp < cursor.timestamp ||
+    (record.timestamp === cursor.timestamp && record.id < cursor.id)
+  );
 }
