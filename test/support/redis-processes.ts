@@ -12,7 +12,9 @@ const run = promisify(execFile);
 
 /** A host and port of one Redis node. */
 export interface RedisNode {
+  /** Host name or address. */
   readonly host: string;
+  /** TCP port. */
   readonly port: number;
 }
 
