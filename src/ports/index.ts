@@ -6,6 +6,7 @@ export type {
   RevocationQuery,
   RevocationState,
   RotateOutcome,
+  RotateRequest,
   SessionRecord,
   TokenStore,
 } from './token-store.ts';
