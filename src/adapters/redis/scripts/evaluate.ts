@@ -23,6 +23,33 @@ local charge = ARGV[1] == '1'
 local extra = tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])
 local n = #KEYS
+
+local function write(key, value, expires)
+  if expires <= now then
+    redis.call('DEL', key)
+  elseif extra < 0 then
+    redis.call('SET', key, value, 'PXAT', expires .. '')
+  else
+    redis.call('SET', key, value, 'PX', (expires - now + extra) .. '')
+  end
+end
+
+-- One policy (the common case): it is charged exactly when it admits, so
+-- the general two passes below reduce to one step.
+if n == 1 then
+  local spec = ARGV[5]
+  local kind, limit, w, burst = byte(spec, 1), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+  local raw = redis.call('GET', KEYS[1])
+  local ok, rem, reset, retry, expires, value = step(kind, raw, now, limit, w, burst, cost)
+  if ok and not charge then
+    ok, rem, reset = step(kind, raw, now, limit, w, burst, 0)
+    retry = 0
+  elseif value then
+    write(KEYS[1], value, expires)
+  end
+  return { ok and 1 or 0, rem, reset, retry }
+end
+
 local raws = redis.call('MGET', unpack(KEYS))
 -- Six slots per policy: allowed, remaining, resetMs, retryAfterMs, expiresAt, new state.
 local r = {}
@@ -47,17 +74,7 @@ for i = 1, n do
       tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), 0)
     out[o - 3], out[o - 2], out[o - 1], out[o] = 1, rem, reset, 0
   end
-  local value = r[j]
-  if charged and value then
-    local expires = r[j - 1]
-    if expires <= now then
-      redis.call('DEL', KEYS[i])
-    elseif extra < 0 then
-      redis.call('SET', KEYS[i], value, 'PXAT', expires .. '')
-    else
-      redis.call('SET', KEYS[i], value, 'PX', (expires - now + extra) .. '')
-    end
-  end
+  if charged and r[j] then write(KEYS[i], r[j], r[j - 1]) end
 end
 return out
 `;
