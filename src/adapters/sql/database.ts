@@ -137,7 +137,9 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
 
   const status = async (): Promise<MigrationStatus> => {
     const m = migrator();
-    const [executed, pending] = await Promise.all([m.getExecuted(), m.getPending()]);
+    // One after the other: each may create the migrations table on first use.
+    const executed = await m.getExecuted();
+    const pending = await m.getPending();
     return { executed: executed.map((row) => row.name), pending: pending.map((row) => row.name) };
   };
 
