@@ -5,6 +5,18 @@
  */
 export { createManualClock, type ManualClock } from './adapters/clock/manual.ts';
 export { systemClock } from './adapters/clock/system.ts';
+// Tokens and sessions (jose only; password hashing loads node:crypto, bcryptjs lazily).
+export {
+  type Argon2Backend,
+  createPasswordHasher,
+  hasBuiltInArgon2,
+  type PasswordHasherOptions,
+} from './adapters/crypto/password-hasher.ts';
+export {
+  type GuardedTokenStore,
+  type TokenStoreGuardOptions,
+  withTokenStoreTimeouts,
+} from './adapters/failure/token-store.ts';
 export {
   type FailurePolicyStore,
   type FailurePolicyStoreOptions,
@@ -24,6 +36,11 @@ export {
   type MemoryWindowStore,
   type MemoryWindowStoreOptions,
 } from './adapters/memory/index.ts';
+export {
+  createMemoryTokenStore,
+  type MemoryTokenStore,
+  type MemoryTokenStoreOptions,
+} from './adapters/memory/token-store.ts';
 export {
   type CreateAlertDispatcherOptions,
   type CreateAnomalyMonitorOptions,
@@ -125,5 +142,70 @@ export type {
   PolicyMode,
   PolicyResult,
 } from './domain/ratelimit/types.ts';
+export {
+  clearRefreshCookie,
+  type RefreshCookieOptions,
+  readCookie,
+  refreshCookie,
+  refreshCookieFor,
+} from './domain/tokens/cookies.ts';
+export {
+  InsufficientScopeError,
+  InvalidCredentialsError,
+  isTokenError,
+  RefreshReusedError,
+  SessionNotFoundError,
+  TokenAlreadyUsedError,
+  TokenError,
+  type TokenErrorCode,
+  TokenExpiredError,
+  TokenInvalidError,
+  TokenNotYetValidError,
+  TokenRevokedError,
+  TokenStoreUnavailableError,
+  TokenWrongPurposeError,
+  tokenErrorCodes,
+} from './domain/tokens/errors.ts';
+export {
+  type GeneratedKey,
+  generateSigningKey,
+  type JsonWebKeySet,
+  type KeyMaterial,
+  type KeyOptions,
+  type KeyRing,
+  type RingKey,
+  type TokenAlgorithm,
+  tokenAlgorithms,
+} from './domain/tokens/keys.ts';
+export { accessTokenType, purposeTokenType } from './domain/tokens/manager.ts';
+export type { SessionTokenOptions } from './domain/tokens/options.ts';
+export {
+  type Argon2Options,
+  isBcryptHash,
+  owaspArgon2Parameters,
+} from './domain/tokens/passwords.ts';
+export { builtInPurposes, type PurposeOptions } from './domain/tokens/purposes.ts';
+export type { SecretInput } from './domain/tokens/secrets.ts';
+export type {
+  AccessTokenClaims,
+  AccessTokenRef,
+  ClaimValidator,
+  IssuedPurposeToken,
+  IssueOptions,
+  PurposeIssueOptions,
+  PurposeTokenClaims,
+  PurposeVerifyOptions,
+  RefreshOptions,
+  SessionInfo,
+  SessionManager,
+  TokenPair,
+  VerifiedToken,
+  VerifyOptions,
+} from './domain/tokens/types.ts';
 export type * from './ports/index.ts';
 export { createRateLimiter, type RateLimiterOptions } from './rate-limiter.ts';
+export {
+  createSessionManager,
+  type SessionManagerOptions,
+  type TokenFailureOptions,
+} from './sessions.ts';

@@ -3,6 +3,12 @@ export type { AuditPage, AuditQuery, AuditReader, AuditRecord, AuditSink } from 
 export type { CallOptions } from './call-options.ts';
 export type { CancelTimer, Clock } from './clock.ts';
 export type {
+  Argon2idFunction,
+  Argon2Parameters,
+  BcryptVerifyFunction,
+  PasswordHasher,
+} from './password-hasher.ts';
+export type {
   RevocationQuery,
   RevocationState,
   RotateOutcome,

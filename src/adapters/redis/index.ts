@@ -6,6 +6,11 @@ export type { RedisConnectionOptions } from './client.ts';
 export { subjectTag, windowKey } from './keys.ts';
 export type { RedisClient } from './script.ts';
 export {
+  createRedisTokenStore,
+  type RedisTokenStore,
+  type RedisTokenStoreOptions,
+} from './token-store.ts';
+export {
   createRedisWindowStore,
   type RedisWindowStore,
   type RedisWindowStoreOptions,
