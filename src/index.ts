@@ -29,6 +29,7 @@ export {
 } from './adapters/log/alert-sink.ts';
 export {
   createMemoryAlertSink,
+  createMemoryAuditReader,
   createMemoryAuditSink,
   createMemoryWindowStore,
   type MemoryAlertSink,
@@ -47,6 +48,7 @@ export {
   createAlertDispatcher,
   createAnomalyMonitor,
 } from './anomaly.ts';
+export { type CreateAuditLoggerOptions, createAuditLogger } from './audit-logger.ts';
 export {
   type AlertFields,
   type AlertPayload,
@@ -102,6 +104,17 @@ export {
   anomalyTypes,
   type RequestContext,
 } from './domain/anomaly/types.ts';
+export { type AuditCursor, decodeCursor, encodeCursor } from './domain/audit/cursor.ts';
+export { AuditRecordsRejectedError, AuditWriteTimeoutError } from './domain/audit/errors.ts';
+export {
+  type AuditDropReason,
+  type AuditEvent,
+  type AuditStats,
+  auditDropReasons,
+} from './domain/audit/events.ts';
+export type { AuditLogger, AuditLoggerOptions } from './domain/audit/logger.ts';
+export { type AuditEntry, auditFieldLimits } from './domain/audit/record.ts';
+export { createUuidV7Generator, uuidV7Timestamp } from './domain/audit/uuid.ts';
 export type { Duration } from './domain/config/duration.ts';
 export { InvalidOptionError } from './domain/config/errors.ts';
 export { isLockWatchError, LockWatchError } from './domain/errors.ts';
