@@ -1,0 +1,61 @@
+/**
+ * Express 5 middleware (`lockwatch/express`): one `app.use()` puts the whole
+ * pipeline in front of every route, and `req.lockwatch` carries the request's
+ * context to handlers. The client IP follows LockWatch's `trustProxy`, not
+ * Express's `trust proxy` setting.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { finishWith, nodeRequest, sendReply, setHeaders } from './node-response.ts';
+import { toPipeline } from './pipeline.ts';
+import type { HttpOptions, HttpPipeline, RequestContext } from './types.ts';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** LockWatch's context of this request (set by `expressLockWatch`). */
+      lockwatch?: RequestContext;
+    }
+  }
+}
+
+/** What the middleware reads and writes of an Express request: Node's request, `originalUrl`, `lockwatch`. */
+export interface ExpressRequest extends IncomingMessage {
+  /** The URL before any mount point was stripped. */
+  originalUrl?: string;
+  /** Set by the middleware. */
+  lockwatch?: RequestContext;
+}
+
+/** An Express middleware function. */
+export type ExpressMiddleware = (
+  req: ExpressRequest,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
+/**
+ * Creates the Express middleware from pipeline options (validated now) or a
+ * pipeline. A refused request gets its reply here and never reaches the
+ * route; an error (a store without failure policy that throws) goes to
+ * Express's error handling through `next(error)`.
+ */
+export function expressLockWatch(
+  source: HttpOptions<ExpressRequest> | HttpPipeline<ExpressRequest>,
+): ExpressMiddleware {
+  const pipeline = toPipeline(source);
+  return (req, res, next) => {
+    pipeline.begin(nodeRequest(req, req, req.originalUrl ?? req.url)).then((admission) => {
+      const { context, reply } = admission;
+      req.lockwatch = context;
+      finishWith(pipeline as HttpPipeline<never>, res, context);
+      if (reply !== undefined) {
+        sendReply(res, reply);
+        return;
+      }
+      setHeaders(res, admission.headers);
+      next();
+    }, next);
+  };
+}
+
+export type * from './types.ts';

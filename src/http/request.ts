@@ -1,0 +1,34 @@
+/** Helpers adapters use to build an {@link HttpRequest} from their framework's request. */
+
+/** Lower-case header names to values, as Node's `IncomingMessage.headers` holds them. */
+export type HeaderRecord = Record<string, string | readonly string[] | undefined>;
+
+/**
+ * The path of a request target without its query string: `/a/b?x` gives
+ * `/a/b`; an absolute-form target (`http://host/a?x`, sent to proxies) gives
+ * `/a`; anything else (`*`, garbage) is returned as it is, cut at `?`.
+ */
+export function pathOf(url: string | undefined): string {
+  if (url === undefined || url === '') return '/';
+  const query = url.indexOf('?');
+  const target = query < 0 ? url : url.slice(0, query);
+  if (target.charCodeAt(0) === 0x2f /* / */) return target;
+  const scheme = target.indexOf('://');
+  if (scheme > 0 && scheme < 10) {
+    const slash = target.indexOf('/', scheme + 3);
+    return slash < 0 ? '/' : target.slice(slash);
+  }
+  return target;
+}
+
+/**
+ * A Fetch API `Headers` object as a record: names lower case, repeated
+ * headers joined with `, ` (as Node joins `X-Forwarded-For`).
+ */
+export function headersFromFetch(headers: Headers): HeaderRecord {
+  const out: HeaderRecord = {};
+  headers.forEach((value, name) => {
+    out[name] = value;
+  });
+  return out;
+}

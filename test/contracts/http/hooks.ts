@@ -1,0 +1,152 @@
+/** The hook points the guard, anomaly detection and the audit log plug into, and the request context. */
+import { describe, expect, it } from 'vitest';
+import type { FinishEvent, HttpReply } from '../../../src/http/index.ts';
+import { limited } from './fixtures.ts';
+import { type AdapterFactory, serve } from './harness.ts';
+
+/** Resolves once `count` events arrived (finish hooks run after the response is on the wire). */
+function collector<T>() {
+  const events: T[] = [];
+  let wanted = 0;
+  let wake: (() => void) | undefined;
+  return {
+    events,
+    push(event: T) {
+      events.push(event);
+      if (events.length >= wanted) wake?.();
+    },
+    async atLeast(count: number): Promise<T[]> {
+      wanted = count;
+      if (events.length < count) await new Promise<void>((resolve) => (wake = resolve));
+      return events;
+    },
+  };
+}
+
+const unauthorized: HttpReply = {
+  status: 401,
+  headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Bearer realm="api"' },
+  body: '{"error":"invalid_token"}',
+};
+
+export function hooksContract(factory: AdapterFactory): void {
+  describe('hooks and request context', () => {
+    it('reports every finished request with status and latency, refused ones included', async () => {
+      const { limiter, clock } = limited([{ name: 'one', limit: 1, window: '60s' }]);
+      const finished = collector<FinishEvent>();
+      const client = await serve(factory, {
+        limiter,
+        clock,
+        hooks: { onFinish: (e) => finished.push(e) },
+      });
+      await client.send('/a?q=1');
+      await client.send('/b', { method: 'POST' });
+      const events = await finished.atLeast(2);
+      const byPath = Object.fromEntries(events.map((e) => [e.context.path, e]));
+      expect(byPath['/a']).toMatchObject({ statusCode: 200, aborted: false });
+      expect(byPath['/a']!.context).toMatchObject({
+        method: 'GET',
+        rateLimited: false,
+        ip: '127.0.0.1',
+      });
+      expect(byPath['/b']).toMatchObject({ statusCode: 429, aborted: false });
+      expect(byPath['/b']!.context).toMatchObject({ method: 'POST', rateLimited: true });
+      for (const event of events) {
+        expect(event.latencyMs).toBeGreaterThanOrEqual(0);
+        expect(event.latencyMs).toBeLessThan(10_000);
+        expect(event.finishedAt).toBe(clock.now());
+        expect(event.context.startedAt).toBe(clock.now());
+      }
+    });
+
+    it('reports a handler error as a 500 to the finish hooks', async () => {
+      const { limiter, clock } = limited();
+      const finished = collector<FinishEvent>();
+      const client = await serve(factory, {
+        limiter,
+        clock,
+        hooks: { onFinish: (e) => finished.push(e) },
+      });
+      expect((await client.send('/throw')).status).toBe(500);
+      const [event] = await finished.atLeast(1);
+      expect(event!.statusCode).toBe(500);
+    });
+
+    it('lets decision hooks flag anomalies that handlers see, and end an admitted request', async () => {
+      const { limiter, clock } = limited([
+        { name: 'api', limit: 100, window: '60s' },
+        { name: 'burst', limit: 2, window: '10s', algorithm: 'sliding-log', mode: 'observe' },
+      ]);
+      const client = await serve(factory, {
+        limiter,
+        clock,
+        hooks: {
+          onDecision: [
+            (_request, context) => {
+              if (context.decision!.observed.some((o) => !o.allowed)) context.flagAnomaly('burst');
+              return undefined;
+            },
+            (request) =>
+              request.headers['x-banned'] === 'yes'
+                ? {
+                    status: 403,
+                    headers: { 'Content-Type': 'application/json' },
+                    body: '{"error":"banned"}',
+                  }
+                : undefined,
+            () => {
+              throw new Error('a broken detector must not fail requests');
+            },
+          ],
+          onError: () => {},
+        },
+      });
+      expect((await client.send('/')).json.context.anomalies).toEqual([]);
+      expect((await client.send('/')).json.context.anomalies).toEqual([]);
+      expect((await client.send('/')).json.context.anomalies).toEqual(['burst']);
+      const banned = await client.send('/', { headers: { 'x-banned': 'yes' } });
+      expect(banned.status).toBe(403);
+      expect(banned.text).toBe('{"error":"banned"}');
+      expect(banned.headers['x-ratelimit-limit']).toBe('100');
+    });
+
+    it('runs the guard after the limit: refusal with its headers, or the principal for the handler', async () => {
+      const { limiter, clock } = limited();
+      const client = await serve(factory, {
+        limiter,
+        clock,
+        hooks: {
+          guard: (request) =>
+            request.headers.authorization === 'Bearer good'
+              ? { allow: true, principal: { userId: 'alice' } }
+              : { allow: false, reply: unauthorized },
+        },
+        routes: [{ path: '/open', guard: false }],
+      });
+      const refused = await client.send('/me');
+      expect(refused.status).toBe(401);
+      expect(refused.headers['www-authenticate']).toBe('Bearer realm="api"');
+      expect(refused.headers['x-ratelimit-remaining']).toBe('2');
+      const admitted = await client.send('/me', { headers: { authorization: 'Bearer good' } });
+      expect(admitted.status).toBe(200);
+      expect(admitted.json.context.userId).toBe('alice');
+      expect((await client.send('/open')).json.context.userId).toBeNull();
+      // The limit runs first: a client over it gets 429, not 401.
+      expect((await client.send('/me')).status).toBe(429);
+    });
+
+    it('gives each request an id: a valid X-Request-Id, else a UUID', async () => {
+      const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
+      const client = await serve(factory, { limiter, clock });
+      expect(
+        (await client.send('/', { headers: { 'x-request-id': 'abc-123' } })).json.context.requestId,
+      ).toBe('abc-123');
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+      expect(
+        (await client.send('/', { headers: { 'x-request-id': 'no spaces "or quotes"' } })).json
+          .context.requestId,
+      ).toMatch(uuid);
+      expect((await client.send('/')).json.context.requestId).toMatch(uuid);
+    });
+  });
+}

@@ -1,0 +1,26 @@
+import { describe } from 'vitest';
+import { failureContract } from './failure.ts';
+import type { AdapterFactory } from './harness.ts';
+import { hooksContract } from './hooks.ts';
+import { hostileContract } from './hostile.ts';
+import { limitsContract } from './limits.ts';
+import { proxyContract } from './proxy.ts';
+import { skipContract } from './skip.ts';
+
+export type { AdapterFactory, TestServer } from './harness.ts';
+
+/**
+ * The HTTP conformance suite: every framework adapter runs it, over real
+ * sockets, and must give the same statuses, headers and bodies. `factory`
+ * starts the adapter's app (see harness.ts for what its handler answers).
+ */
+export function httpConformance(name: string, factory: AdapterFactory): void {
+  describe(`HTTP conformance: ${name}`, () => {
+    limitsContract(factory);
+    proxyContract(factory);
+    skipContract(factory);
+    failureContract(factory);
+    hooksContract(factory);
+    hostileContract(factory);
+  });
+}
