@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withFailurePolicy } from '../../../src/adapters/failure/window-store.ts';
 import { createRedisWindowStore } from '../../../src/adapters/redis/window-store.ts';
@@ -34,11 +35,14 @@ if (!available && process.env.CI) throw new Error('redis-server is required in C
 
 describe.runIf(available)('Redis outage under load, standalone server', () => {
   let server: RedisProcess;
+  let dir: string;
   beforeAll(async () => {
-    server = await startRedisProcess({ dir: await tempDir('outage') });
+    dir = await tempDir('outage');
+    server = await startRedisProcess({ dir });
   });
   afterAll(async () => {
     await server?.stop();
+    await rm(dir, { recursive: true, force: true });
   });
 
   const modes: FailureMode[] = ['open', 'closed', 'fallback'];
