@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { encodeCursor } from '../../domain/audit/cursor.ts';
 import { checkQuery } from '../../domain/audit/query.ts';
 import { integerOption } from '../../domain/config/validate.ts';
-import type { AuditPage, AuditReader, AuditRecord } from '../../ports/audit.ts';
+import type { AuditPage, AuditQuery, AuditReader, AuditRecord } from '../../ports/audit.ts';
 import type { SqlDatabase } from './database.ts';
 import { buildFilter } from './filter.ts';
 import { toSqlError } from './sql-errors.ts';
@@ -17,6 +17,8 @@ export interface SqlAuditReaderOptions {
 export interface SqlAuditReader extends AuditReader {
   /** The database read. */
   readonly database: SqlDatabase;
+  /** The engine's plan for the page query of `query` (EXPLAIN), one line per entry: to check which index serves it. */
+  explain(query: AuditQuery): Promise<string[]>;
 }
 
 interface Row {
@@ -72,21 +74,34 @@ export function createSqlAuditReader(
   const fork = (): EntityManager => database.orm.em.fork();
   const engine = database.engine;
 
+  const pageSql = (query: AuditQuery) => {
+    const { query: q, limit, cursor } = checkQuery(query);
+    const filter = buildFilter(q, cursor, engine);
+    return {
+      q,
+      limit,
+      params: filter.params,
+      sql: `select ${selectColumns} from lockwatch_audit_log ${filter.where} order by "timestamp" desc, id desc limit ${limit + 1}`,
+    };
+  };
+
   return {
     database,
+    async explain(query) {
+      const { sql, params } = pageSql(query);
+      const prefix = engine === 'sqlite' ? 'explain query plan' : 'explain';
+      const rows: Record<string, unknown>[] = await fork()
+        .getConnection()
+        .execute(`${prefix} ${sql}`, params);
+      return rows.map((row) => String(row.detail ?? row['QUERY PLAN'] ?? JSON.stringify(row)));
+    },
     async query(query, callOptions): Promise<AuditPage> {
-      const { query: q, limit, cursor } = checkQuery(query);
+      const { q, limit, sql, params } = pageSql(query);
       const signal = callOptions?.signal;
       if (signal?.aborted) throw signal.reason;
       const em = fork();
-      const page = buildFilter(q, cursor, engine);
       try {
-        const rows = await em
-          .getConnection()
-          .execute<Row[]>(
-            `select ${selectColumns} from lockwatch_audit_log ${page.where} order by "timestamp" desc, id desc limit ${limit + 1}`,
-            page.params,
-          );
+        const rows = await em.getConnection().execute<Row[]>(sql, params);
         const more = rows.length > limit;
         const records = (more ? rows.slice(0, limit) : rows).map(toRecord);
         const last = records.at(-1);
