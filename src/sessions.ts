@@ -6,6 +6,7 @@ import { isLockWatchError } from './domain/errors.ts';
 import type { BreakerOptions } from './domain/failure/circuit-breaker.ts';
 import type { FailureEvent } from './domain/failure/events.ts';
 import { createListenerSet, type Listener } from './domain/failure/listeners.ts';
+import { defineFailurePolicy } from './domain/failure/policy.ts';
 import { sessionManagerFromParts } from './domain/tokens/manager.ts';
 import { buildSessionParts, type SessionTokenOptions } from './domain/tokens/options.ts';
 import type { SessionManager } from './domain/tokens/types.ts';
@@ -70,6 +71,8 @@ export async function createSessionManager(
       "'closed' or 'open' (a token store has no fallback: a revocation recorded elsewhere cannot be known)",
     );
   }
+  // Validated here even when an in-process store makes them moot, so a typo never waits for production.
+  const validated = defineFailurePolicy({ ...failure, policy }, 'failure');
   const events = createListenerSet<FailureEvent>();
   if (options.onEvent !== undefined) {
     if (typeof options.onEvent !== 'function') {
@@ -88,8 +91,8 @@ export async function createSessionManager(
   const store = base.inProcess
     ? base
     : withTokenStoreTimeouts(base, {
-        timeoutMs: failure.timeoutMs,
-        breaker: failure.breaker,
+        timeoutMs: validated.timeoutMs,
+        breaker: validated.breaker,
         clock,
         onEvent: (event) => events.emit(event),
       });
