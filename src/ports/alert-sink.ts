@@ -31,7 +31,13 @@ export interface Alert {
 
 /** Delivers alerts somewhere (a webhook, a log, a test's array). */
 export interface AlertSink {
-  /** Delivers one alert; rejects when delivery finally failed. */
+  /**
+   * Takes one alert: resolves once it is delivered or safely in the sink's
+   * own delivery queue (the webhook sink queues per receiver and reports
+   * each delivery through its own counts and events); rejects when the sink
+   * refused it (closed, queues full) or delivery finally failed. The alert
+   * dispatcher counts a resolution as sent and a rejection as failed.
+   */
   send(alert: Alert, options?: CallOptions): Promise<void>;
   /** Waits for deliveries under way and releases what the sink holds. */
   close(): Promise<void>;

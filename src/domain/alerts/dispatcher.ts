@@ -158,7 +158,7 @@ export function alertDispatcherFromParts(options: AlertDispatcherOptions): Alert
     return 'dropped';
   };
 
-  const process = async (alert: Alert) => {
+  const handle = async (alert: Alert) => {
     const key = keyOf(alert);
     let admitted = true;
     let waitMs = periodMs;
@@ -197,7 +197,7 @@ export function alertDispatcherFromParts(options: AlertDispatcherOptions): Alert
           queue = queue.slice(head);
           head = 0;
         }
-        await process(alert);
+        await handle(alert);
       }
     } finally {
       active--;
@@ -205,7 +205,7 @@ export function alertDispatcherFromParts(options: AlertDispatcherOptions): Alert
     }
   };
 
-  const pendingCount = () => queue.length - head + 0;
+  const waiting = () => queue.length - head;
 
   return {
     dedupPolicy,
@@ -221,7 +221,7 @@ export function alertDispatcherFromParts(options: AlertDispatcherOptions): Alert
         }
         local.delete(key);
       }
-      if (pendingCount() >= queueSize) return drop(alert, 'queue_full');
+      if (waiting() >= queueSize) return drop(alert, 'queue_full');
       remember(key, pending);
       queue.push(alert);
       if (active < concurrency) void work();
