@@ -51,7 +51,7 @@ export type AlertEvent =
   | { readonly type: 'failed'; readonly alert: Alert; readonly error: unknown }
   /** Not queued. */
   | { readonly type: 'dropped'; readonly alert: Alert; readonly reason: AlertDropReason }
-  /** Not final: the dedup store failed, so the alert goes out (a duplicate is better than a loss). */
+  /** Not final: the dedup store failed or a failure policy answered for it, so the alert goes out (a duplicate is better than a loss). */
   | { readonly type: 'dedup_error'; readonly alert: Alert; readonly error: unknown };
 
 /** Running totals; `raised = sent + suppressed + failed + dropped + pending` at every moment. */
@@ -164,8 +164,11 @@ export function alertDispatcherFromParts(options: AlertDispatcherOptions): Alert
     let waitMs = periodMs;
     try {
       const decision = await store.check(`alert:${alert.type}:${alert.subject}`, policies, 1);
-      // A `closed` failure policy denies with store_unavailable: that says nothing about duplicates.
-      if (decision.reason === 'store_unavailable') throw new Error('dedup store unavailable');
+      // A failure policy answered instead of the store (`open` admits, `closed` denies with
+      // store_unavailable, `fallback` asks a local store): none of that is cluster-wide dedup.
+      if (decision.degraded || decision.reason === 'store_unavailable') {
+        throw new Error('dedup store unavailable: a failure policy answered');
+      }
       admitted = decision.allowed;
       if (!admitted) waitMs = Math.max(0, decision.retryAfterMs);
     } catch (error) {
