@@ -215,6 +215,32 @@ export type {
   VerifiedToken,
   VerifyOptions,
 } from './domain/tokens/types.ts';
+export {
+  type Admission,
+  type BeforeLimitHook,
+  type Cost,
+  createHttpPipeline,
+  type DecisionHook,
+  type ErrorFormat,
+  type FinishEvent,
+  type FinishHook,
+  type Guard,
+  type GuardResult,
+  type HeaderOptions,
+  type HttpHooks,
+  type HttpOptions,
+  type HttpPipeline,
+  type HttpReply,
+  type HttpRequest,
+  isHttpPipeline,
+  type LimitCheck,
+  type LimitRule,
+  type LockWatchContext,
+  type Principal,
+  type RouteRule,
+  type RouteSettings,
+  type SkipList,
+} from './http/index.ts';
 export type * from './ports/index.ts';
 export { createRateLimiter, type RateLimiterOptions } from './rate-limiter.ts';
 export {

@@ -7,13 +7,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finishWith, nodeRequest, sendReply, setHeaders } from './node-response.ts';
 import { toPipeline } from './pipeline.ts';
-import type { HttpOptions, HttpPipeline, RequestContext } from './types.ts';
+import type { HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
 
 declare global {
   namespace Express {
     interface Request {
       /** LockWatch's context of this request (set by `expressLockWatch`). */
-      lockwatch?: RequestContext;
+      lockwatch?: LockWatchContext;
     }
   }
 }
@@ -23,7 +23,7 @@ export interface ExpressRequest extends IncomingMessage {
   /** The URL before any mount point was stripped. */
   originalUrl?: string;
   /** Set by the middleware. */
-  lockwatch?: RequestContext;
+  lockwatch?: LockWatchContext;
 }
 
 /** An Express middleware function. */

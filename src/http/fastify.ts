@@ -9,12 +9,12 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastif
 import { InvalidOptionError } from '../domain/config/errors.ts';
 import { toPipeline } from './pipeline.ts';
 import { pathOf } from './request.ts';
-import type { HttpOptions, HttpPipeline, RequestContext, RouteSettings } from './types.ts';
+import type { HttpOptions, HttpPipeline, LockWatchContext, RouteSettings } from './types.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** LockWatch's context of this request; null before the plugin's hook ran. */
-    lockwatch: RequestContext | null;
+    lockwatch: LockWatchContext | null;
   }
   interface FastifyContextConfig {
     /** LockWatch settings of this route; `false` skips rate limiting on it. */
@@ -55,10 +55,16 @@ function pipelineOf(options: FastifyLockWatchOptions): HttpPipeline<FastifyReque
 
 const plugin: FastifyPluginCallback<FastifyLockWatchOptions> = (fastify, options, done) => {
   const hook = options.hook ?? 'onRequest';
-  if (hook !== 'onRequest' && hook !== 'preHandler') {
-    throw new InvalidOptionError('hook', hook, "'onRequest' or 'preHandler'");
+  let pipeline: HttpPipeline<FastifyRequest>;
+  try {
+    if (hook !== 'onRequest' && hook !== 'preHandler') {
+      throw new InvalidOptionError('hook', hook, "'onRequest' or 'preHandler'");
+    }
+    pipeline = pipelineOf(options);
+  } catch (error) {
+    done(error as Error);
+    return;
   }
-  const pipeline = pipelineOf(options);
   fastify.decorateRequest('lockwatch', null);
 
   fastify.addHook('onRoute', (route) => {

@@ -10,12 +10,12 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { InvalidOptionError } from '../domain/config/errors.ts';
 import { toPipeline } from './pipeline.ts';
 import { type HeaderRecord, headersFromFetch, pathOf } from './request.ts';
-import type { HttpOptions, HttpPipeline, RequestContext } from './types.ts';
+import type { HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
 
 declare module 'hono' {
   interface ContextVariableMap {
     /** LockWatch's context of this request (set by `honoLockWatch`). */
-    lockwatch: RequestContext;
+    lockwatch: LockWatchContext;
   }
 }
 
@@ -65,11 +65,20 @@ export function honoLockWatch(
     );
   }
   const pipeline = toPipeline(source);
+  let warned = false;
   return async (c, next) => {
+    const address = remoteAddress(c);
+    if (address === undefined && !warned) {
+      // Client-IP keys give no subject without an address: say so once rather than limit nothing silently.
+      warned = true;
+      console.warn(
+        'lockwatch/hono: no client address for a request, so client-IP limits do not apply to it; pass `remoteAddress` for your runtime.',
+      );
+    }
     const admission = await pipeline.begin({
       method: c.req.method,
       path: pathOf(c.req.url),
-      remoteAddress: remoteAddress(c),
+      remoteAddress: address,
       // Node's own header record when running on @hono/node-server: no copy.
       headers: nodeIncoming(c)?.headers ?? headersFromFetch(c.req.raw.headers),
       raw: c,

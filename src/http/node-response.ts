@@ -1,7 +1,7 @@
 /** Shared by the adapters that write to a Node `ServerResponse` (Express, node:http). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathOf } from './request.ts';
-import type { HttpPipeline, HttpReply, HttpRequest, RequestContext } from './types.ts';
+import type { HttpPipeline, HttpReply, HttpRequest, LockWatchContext } from './types.ts';
 
 /** The framework-neutral view of a Node request; `path` from `url` (Express passes `originalUrl`). */
 export function nodeRequest<N>(req: IncomingMessage, raw: N, url = req.url): HttpRequest<N> {
@@ -34,7 +34,7 @@ export function sendReply(res: ServerResponse, reply: HttpReply): void {
 export function finishWith(
   pipeline: HttpPipeline<never>,
   res: ServerResponse,
-  context: RequestContext,
+  context: LockWatchContext,
 ): void {
   if (res.writableFinished || res.destroyed) {
     pipeline.finish(context, res.statusCode, !res.writableFinished);

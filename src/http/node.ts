@@ -7,13 +7,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionError } from '../domain/config/errors.ts';
 import { finishWith, nodeRequest, sendReply, setHeaders } from './node-response.ts';
 import { toPipeline } from './pipeline.ts';
-import type { HttpOptions, HttpPipeline, RequestContext } from './types.ts';
+import type { HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
 
 /** A request listener that also receives LockWatch's context. */
 export type LockWatchListener = (
   req: IncomingMessage,
   res: ServerResponse,
-  context: RequestContext,
+  context: LockWatchContext,
 ) => void | Promise<void>;
 
 /** Options of the wrapper itself. */

@@ -13,13 +13,14 @@ import { policyField } from './headers.ts';
 import type { ReplyFormat } from './replies.ts';
 import { methodSet, pathMatcher, type RequestMatcher, requestMatcher } from './routes.ts';
 import type {
+  BeforeLimitHook,
   Cost,
   DecisionHook,
   FinishHook,
   Guard,
   HttpOptions,
   HttpRequest,
-  RequestContext,
+  LockWatchContext,
   RouteSettings,
 } from './types.ts';
 
@@ -57,9 +58,10 @@ export interface ResolvedOptions<N> {
   readonly skipFunction: ((request: HttpRequest<N>) => boolean | Promise<boolean>) | undefined;
   readonly headers: HeaderFormat;
   readonly reply: ReplyFormat;
+  readonly beforeLimit: readonly BeforeLimitHook<N>[];
   readonly onDecision: readonly DecisionHook<N>[];
   readonly onFinish: readonly FinishHook[];
-  readonly onError: (error: unknown, context: RequestContext | undefined) => void;
+  readonly onError: (error: unknown, context: LockWatchContext | undefined) => void;
   readonly clock: Pick<Clock, 'now'>;
   readonly clientIpOf: (request: HttpRequest<N>) => string | undefined;
   readonly requestId: ((request: HttpRequest<N>) => string | undefined) | undefined;
@@ -168,7 +170,7 @@ const routeKeys = ['skip', 'cost', 'limits', 'guard'] as const;
 const ruleKeys = ['path', 'methods', ...routeKeys] as const;
 const skipKeys = ['paths', 'methods'] as const;
 const headerKeys = ['legacy', 'draft', 'allowed'] as const;
-const hookKeys = ['onDecision', 'guard', 'onFinish', 'onError'] as const;
+const hookKeys = ['beforeLimit', 'onDecision', 'guard', 'onFinish', 'onError'] as const;
 
 /** Validates `options`; see {@link HttpOptions} for their meaning. */
 export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
@@ -184,10 +186,16 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
   const fullIp = clientIp({ trustProxy, header: ipHeader, ipv4Prefix: 32, ipv6Prefix: 128 });
   const clientIpOf = (request: HttpRequest<N>) => fullIp(request)?.slice(3);
 
+  /**
+   * Compiles a list of limits. `fallback` is the cost of limits without one
+   * of their own (the route's or the pipeline's), named `fallbackOption`.
+   */
   const compileLimits = (
     option: string,
     value: unknown,
-    costFallback: Cost<N> | undefined,
+    fallback: Cost<N> | undefined,
+    fallbackOption: string,
+    limiterPath?: string,
   ): readonly CompiledLimit<N>[] => {
     if (!Array.isArray(value)) {
       throw new InvalidOptionError(option, value, 'an array of { limiter, key?, cost?, name? }');
@@ -209,7 +217,7 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
           throw new InvalidOptionError(`${path}.name`, name, 'a name no other limit here has');
         }
         names.add(name);
-        const limiter = limiterOption(`${path}.limiter`, rule.limiter);
+        const limiter = limiterOption(limiterPath ?? `${path}.limiter`, rule.limiter);
         for (const policy of limiter.policies) {
           const other = policyNames.get(policy.name);
           if (other !== undefined) {
@@ -229,10 +237,10 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
           ) ?? ipKey;
         const ownCost =
           rule.cost === undefined ? undefined : costOption<N>(`${path}.cost`, rule.cost, [limiter]);
-        const cost = ownCost ?? costFallback;
-        if (ownCost === undefined && typeof costFallback === 'number') {
-          costOption<N>(`${path}.cost`, costFallback, [limiter]);
+        if (ownCost === undefined && fallback !== undefined) {
+          costOption<N>(fallbackOption, fallback, [limiter]);
         }
+        const cost = ownCost ?? fallback;
         return Object.freeze({
           name,
           limiter,
@@ -274,8 +282,10 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
               : { name: 'default', limiter: options.limiter, key: options.key },
           ],
           globalCost,
+          'cost',
+          'limiter',
         )
-      : compileLimits('limits', options.limits, globalCost);
+      : compileLimits('limits', options.limits, globalCost, 'cost');
   const defaultGuard = (() => {
     if (options.hooks === undefined) return undefined;
     const hooks = objectOption('hooks', options.hooks, 'an object');
@@ -301,7 +311,12 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
         settings.cost === undefined
           ? globalCost
           : costOption<N>(`${option}.cost`, settings.cost, []);
-      limits = compileLimits(`${option}.limits`, settings.limits, routeCost);
+      limits = compileLimits(
+        `${option}.limits`,
+        settings.limits,
+        routeCost,
+        settings.cost === undefined ? 'cost' : `${option}.cost`,
+      );
     } else if (settings.cost !== undefined) {
       const cost = costOption<N>(
         `${option}.cost`,
@@ -411,6 +426,7 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
     );
   }
 
+  let beforeLimit: readonly BeforeLimitHook<N>[] = [];
   let onDecision: readonly DecisionHook<N>[] = [];
   let onFinish: readonly FinishHook[] = [];
   let onError: ResolvedOptions<N>['onError'] = (error) => {
@@ -419,6 +435,7 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
   if (options.hooks !== undefined) {
     const hooks = options.hooks as Record<string, unknown>;
     onlyKnownKeys('hooks', hooks, hookKeys);
+    beforeLimit = hookList<BeforeLimitHook<N>>('hooks.beforeLimit', hooks.beforeLimit);
     onDecision = hookList<DecisionHook<N>>('hooks.onDecision', hooks.onDecision);
     onFinish = hookList<FinishHook>('hooks.onFinish', hooks.onFinish);
     onError =
@@ -442,6 +459,7 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
     skipFunction,
     headers: Object.freeze(headers),
     reply: Object.freeze({ errorFormat, problemTypeBase }),
+    beforeLimit,
     onDecision,
     onFinish,
     onError,

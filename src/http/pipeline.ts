@@ -23,8 +23,8 @@ import type {
   HttpReply,
   HttpRequest,
   LimitCheck,
+  LockWatchContext,
   Principal,
-  RequestContext,
   RouteSettings,
 } from './types.ts';
 
@@ -37,7 +37,7 @@ const requestIdPattern = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 const anomalyPattern = /^[a-z][a-z0-9_.-]{0,63}$/;
 
 /** The context of one request; fields are written by the pipeline only. */
-class Context<N> implements RequestContext {
+class Context<N> implements LockWatchContext {
   readonly startedAt: number;
   readonly method: string;
   readonly path: string;
@@ -149,7 +149,15 @@ function decidesOver(a: Decision, b: Decision): boolean {
  */
 export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPipeline<N> {
   const resolved = resolveOptions(options);
-  const { clock, headers: format, reply: replyFormat, onDecision, onFinish, onError } = resolved;
+  const {
+    clock,
+    headers: format,
+    reply: replyFormat,
+    beforeLimit,
+    onDecision,
+    onFinish,
+    onError,
+  } = resolved;
   const skipRoute: CompiledRoute<N> = Object.freeze({ ...resolved.defaults, skip: true });
   const compiled = new WeakMap<RouteSettings<N>, CompiledRoute<N>>();
 
@@ -210,7 +218,7 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
   const refund = async (
     limits: readonly CompiledLimit<N>[],
     checks: readonly (LimitCheck | undefined)[],
-    context: RequestContext,
+    context: LockWatchContext,
   ): Promise<void> => {
     const refunds: Promise<void>[] = [];
     for (let i = 0; i < checks.length; i++) {
@@ -345,7 +353,17 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
       const context = new Context(request, resolved);
       const route = routeOf(request, override);
       let deciding: LimitCheck | undefined;
-      if (route.skip || (await isSkipped(request))) context.skipped = true;
+      let skip = route.skip;
+      for (const hook of beforeLimit) {
+        try {
+          const outcome = await hook(request, context);
+          if (outcome === 'skip') skip = true;
+          else if (outcome !== undefined) return { context, headers: noHeaders, reply: outcome };
+        } catch (error) {
+          onError(error, context);
+        }
+      }
+      if (skip || (await isSkipped(request))) context.skipped = true;
       else if (route.limits.length > 0) deciding = await runLimits(request, route.limits, context);
 
       let reply: HttpReply | undefined;

@@ -60,7 +60,7 @@ export interface LimitCheck {
  * handlers (`req.lockwatch`, `request.lockwatch`, `c.get('lockwatch')`, the
  * third argument of a node:http listener).
  */
-export interface RequestContext {
+export interface LockWatchContext {
   /** Request id: a valid incoming `X-Request-Id`, else a random UUID (made on first read). */
   readonly requestId: string;
   /** When the request reached LockWatch, epoch ms (pipeline clock). */
@@ -99,8 +99,19 @@ export type GuardResult =
  */
 export type Guard<N = unknown> = (
   request: HttpRequest<N>,
-  context: RequestContext,
+  context: LockWatchContext,
 ) => GuardResult | Promise<GuardResult>;
+
+/**
+ * Runs before rate limiting, on every request (allow and deny lists, bans):
+ * `'skip'` exempts the request from rate limiting, a reply ends it before any
+ * store is asked, undefined goes on. A thrown error is reported to
+ * `hooks.onError` and the request goes on.
+ */
+export type BeforeLimitHook<N = unknown> = (
+  request: HttpRequest<N>,
+  context: LockWatchContext,
+) => HttpReply | 'skip' | undefined | Promise<HttpReply | 'skip' | undefined>;
 
 /**
  * Runs after the rate-limit decision, for admitted and refused requests alike
@@ -111,13 +122,13 @@ export type Guard<N = unknown> = (
  */
 export type DecisionHook<N = unknown> = (
   request: HttpRequest<N>,
-  context: RequestContext,
+  context: LockWatchContext,
 ) => HttpReply | undefined | Promise<HttpReply | undefined>;
 
 /** The end of one response, as the finish hooks receive it. */
 export interface FinishEvent {
   /** The request's context, final. */
-  readonly context: RequestContext;
+  readonly context: LockWatchContext;
   /** The status code sent; 499 (nginx's "client closed request") when `aborted`. */
   readonly statusCode: number;
   /** From arrival at LockWatch to the response being finished, ms (monotonic). */
@@ -133,14 +144,16 @@ export type FinishHook = (event: FinishEvent) => void;
 
 /** Where guards, anomaly detectors and the audit log plug into the pipeline. */
 export interface HttpHooks<N = unknown> {
+  /** Run in order before rate limiting. */
+  readonly beforeLimit?: BeforeLimitHook<N> | readonly BeforeLimitHook<N>[] | undefined;
   /** Run in order after each rate-limit decision. */
   readonly onDecision?: DecisionHook<N> | readonly DecisionHook<N>[] | undefined;
   /** The default guard of every route (routes may replace or disable it). */
   readonly guard?: Guard<N> | undefined;
   /** Run in order when each response finishes, whatever its status. */
   readonly onFinish?: FinishHook | readonly FinishHook[] | undefined;
-  /** Receives errors of decision and finish hooks and of refunds; `console.error` by default. */
-  readonly onError?: ((error: unknown, context: RequestContext | undefined) => void) | undefined;
+  /** Receives errors of before-limit, decision and finish hooks and of refunds; `console.error` by default. */
+  readonly onError?: ((error: unknown, context: LockWatchContext | undefined) => void) | undefined;
 }
 
 /** A request's cost in units: an integer from 0, or a function of the request. */
@@ -238,7 +251,7 @@ export interface HttpOptions<N = unknown> {
 /** What the pipeline decided before the handler. */
 export interface Admission {
   /** The request's context; attach it to the framework's request. */
-  readonly context: RequestContext;
+  readonly context: LockWatchContext;
   /** Rate-limit headers to add to the handler's response (empty when none apply). */
   readonly headers: Readonly<Record<string, string>>;
   /** When set, send this and do not call the handler. */
@@ -254,7 +267,7 @@ export interface HttpPipeline<N = unknown> {
    */
   begin(request: HttpRequest<N>, route?: RouteSettings<N> | false): Promise<Admission>;
   /** Reports the end of the response; runs the finish hooks once (later calls are ignored). */
-  finish(context: RequestContext, statusCode: number, aborted?: boolean): void;
+  finish(context: LockWatchContext, statusCode: number, aborted?: boolean): void;
   /**
    * Validates and caches per-route settings ahead of the first request
    * (Fastify calls it as routes are added, so bad route config fails at

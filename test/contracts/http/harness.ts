@@ -12,7 +12,7 @@
 import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import { onTestFinished } from 'vitest';
-import type { HttpOptions, RequestContext } from '../../../src/http/index.ts';
+import type { HttpOptions, LockWatchContext } from '../../../src/http/index.ts';
 
 /** A running server. */
 export interface TestServer {
@@ -45,7 +45,7 @@ export interface ContextSummary {
 }
 
 /** The handler's view of the context, as JSON; null when the handler saw none. */
-export function summarize(context: RequestContext | null | undefined): ContextSummary | null {
+export function summarize(context: LockWatchContext | null | undefined): ContextSummary | null {
   if (context === null || context === undefined) return null;
   return {
     ip: context.ip ?? null,
@@ -66,7 +66,7 @@ export function summarize(context: RequestContext | null | undefined): ContextSu
 }
 
 /** The body every app's handler answers with. */
-export function handlerBody(path: string, context: RequestContext | null | undefined): string {
+export function handlerBody(path: string, context: LockWatchContext | null | undefined): string {
   return JSON.stringify({ path, context: summarize(context) });
 }
 

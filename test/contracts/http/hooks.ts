@@ -110,6 +110,39 @@ export function hooksContract(factory: AdapterFactory): void {
       expect(banned.headers['x-ratelimit-limit']).toBe('100');
     });
 
+    it('lets before-limit hooks exempt a request from limiting or end it before any store is asked', async () => {
+      const { limiter, clock, store } = limited([{ name: 'one', limit: 1, window: '60s' }]);
+      const client = await serve(factory, {
+        limiter,
+        clock,
+        trustProxy: 1,
+        hooks: {
+          beforeLimit: [
+            (request) =>
+              request.headers['x-forwarded-for'] === '198.51.100.1' ? 'skip' : undefined,
+            (_request, context) =>
+              context.ip === '203.0.113.66'
+                ? {
+                    status: 403,
+                    headers: { 'Content-Type': 'application/json' },
+                    body: '{"error":"forbidden"}',
+                  }
+                : undefined,
+          ],
+        },
+      });
+      for (let i = 0; i < 3; i++) {
+        const listed = await client.send('/', { headers: { 'x-forwarded-for': '198.51.100.1' } });
+        expect(listed.status).toBe(200);
+        expect(listed.json.context.skipped).toBe(true);
+      }
+      const denied = await client.send('/', { headers: { 'x-forwarded-for': '203.0.113.66' } });
+      expect(denied.status).toBe(403);
+      expect(denied.text).toBe('{"error":"forbidden"}');
+      expect(denied.headers['x-ratelimit-limit']).toBeUndefined();
+      expect(store.size).toBe(0);
+    });
+
     it('runs the guard after the limit: refusal with its headers, or the principal for the handler', async () => {
       const { limiter, clock } = limited();
       const client = await serve(factory, {

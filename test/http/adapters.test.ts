@@ -1,0 +1,181 @@
+/** What each adapter adds to the shared pipeline: Fastify route config and hooks, Express mounts, Hono runtimes, node:http errors. */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { Hono } from 'hono';
+import { request } from 'undici';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { customKey } from '../../src/domain/ratelimit/keys.ts';
+import { expressLockWatch } from '../../src/http/express.ts';
+import { honoLockWatch } from '../../src/http/hono.ts';
+import { createHttpPipeline } from '../../src/http/index.ts';
+import { nodeLockWatch } from '../../src/http/node.ts';
+import { limited } from '../contracts/http/fixtures.ts';
+import { handlerBody } from '../contracts/http/harness.ts';
+import { startFastify } from './servers.ts';
+
+async function get(
+  url: string,
+  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {},
+) {
+  const response = await request(url, init);
+  const text = await response.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: bodies are inspected field by field
+  return { status: response.statusCode, headers: response.headers, text, json: json as any };
+}
+
+describe('Fastify plugin', () => {
+  it('applies per-route config: cost, own limits, false to skip', async () => {
+    const { limiter, clock } = limited([
+      { name: 'api', limit: 5, window: '60s', algorithm: 'fixed-window' },
+    ]);
+    const login = limited([{ name: 'login', limit: 1, window: '60s' }], { clock });
+    const server = await startFastify({ limiter, clock }, (app) => {
+      app.post('/search', { config: { lockwatch: { cost: 4 } } }, async (req) =>
+        handlerBody('/search', req.lockwatch),
+      );
+      app.get('/health', { config: { lockwatch: false } }, async (req) =>
+        handlerBody('/health', req.lockwatch),
+      );
+      app.post(
+        '/login',
+        { config: { lockwatch: { limits: [{ limiter: login.limiter }] } } },
+        async () => 'ok',
+      );
+    });
+    onTestFinished(() => server.close());
+    const search = await get(`${server.url}/search`, { method: 'POST' });
+    expect(search.headers['x-ratelimit-remaining']).toBe('1');
+    expect(JSON.parse(search.text).context.checks[0].cost).toBe(4);
+    expect((await get(`${server.url}/search`, { method: 'POST' })).status).toBe(429);
+    const health = await get(`${server.url}/health`);
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.text).context.skipped).toBe(true);
+    expect((await get(`${server.url}/login`, { method: 'POST' })).status).toBe(200);
+    expect((await get(`${server.url}/login`, { method: 'POST' })).status).toBe(429);
+  });
+
+  it('in the preHandler hook, keys and costs may read the parsed body (login per account)', async () => {
+    const { limiter, clock } = limited([{ name: 'account', limit: 2, window: '60s' }]);
+    const server = await startFastify({
+      hook: 'preHandler',
+      clock,
+      limits: [
+        {
+          limiter,
+          key: customKey(
+            (request) => (request.raw.body as { username?: string } | undefined)?.username,
+            {
+              prefix: 'account',
+            },
+          ),
+        },
+      ],
+    });
+    onTestFinished(() => server.close());
+    const login = (username: string) =>
+      get(`${server.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password: 'x' }),
+      });
+    expect((await login('alice')).json.context.checks[0].subject).toBe('account:alice');
+    await login('alice');
+    expect((await login('alice')).status).toBe(429);
+    expect((await login('bob')).status).toBe(200);
+  });
+
+  it('takes a pipeline made elsewhere, and refuses pipeline options beside it', async () => {
+    const { limiter, clock } = limited([{ name: 'one', limit: 1, window: '60s' }]);
+    const pipeline = createHttpPipeline({ limiter, clock });
+    const server = await startFastify({ pipeline, prefix: '/ignored' } as never);
+    onTestFinished(() => server.close());
+    expect((await get(server.url)).status).toBe(200);
+    expect((await get(server.url)).status).toBe(429);
+    await expect(startFastify({ pipeline, limiter } as never)).rejects.toMatchObject({
+      option: 'limiter',
+    });
+  });
+});
+
+describe('Express middleware', () => {
+  it('sees the full path under a mount point, and sets req.lockwatch', async () => {
+    const { limiter, clock } = limited([{ name: 'one', limit: 1, window: '60s' }]);
+    const app = express();
+    const api = express.Router();
+    api.use(expressLockWatch({ limiter, clock, skip: { paths: ['/api/health'] } }));
+    api.get('/{*rest}', (req, res) => {
+      res.json({ path: req.lockwatch?.path, skipped: req.lockwatch?.skipped });
+    });
+    app.use('/api', api);
+    const server = createServer(app).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    onTestFinished(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect((await get(`${url}/api/health`)).json).toEqual({ path: '/api/health', skipped: true });
+    expect((await get(`${url}/api/items?x=1`)).json).toEqual({
+      path: '/api/items',
+      skipped: false,
+    });
+    expect((await get(`${url}/api/items`)).status).toBe(429);
+  });
+});
+
+describe('Hono middleware', () => {
+  it('runs without a Node server (app.request) with a remoteAddress function and Fetch headers', async () => {
+    const { limiter, clock } = limited([{ name: 'one', limit: 1, window: '60s' }]);
+    const app = new Hono();
+    app.use(honoLockWatch({ limiter, clock, trustProxy: 1 }, { remoteAddress: () => '10.0.0.1' }));
+    app.get('*', (c) => c.json({ ip: c.get('lockwatch').ip }));
+    const first = await app.request('/', { headers: { 'X-Forwarded-For': '203.0.113.4' } });
+    expect(await first.json()).toEqual({ ip: '203.0.113.4' });
+    expect(first.headers.get('ratelimit')).toBe('"one";r=0;t=60');
+    const second = await app.request('/', { headers: { 'X-Forwarded-For': '203.0.113.4' } });
+    expect(second.status).toBe(429);
+    expect(await second.json()).toEqual({ error: 'rate_limit_exceeded', retry_after: 60 });
+  });
+});
+
+describe('node:http wrapper', () => {
+  it('hands listener errors, thrown or rejected, to onError', async () => {
+    const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
+    const errors: string[] = [];
+    const server = createServer(
+      nodeLockWatch(
+        { limiter, clock },
+        async (req, res) => {
+          if (req.url === '/sync') throw new Error('sync');
+          await Promise.resolve();
+          if (req.url === '/async') throw new Error('async');
+          res.end('ok');
+        },
+        {
+          onError: (error, _req, res) => {
+            errors.push((error as Error).message);
+            res.writeHead(502).end();
+          },
+        },
+      ),
+    ).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    onTestFinished(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect((await get(`${url}/sync`)).status).toBe(502);
+    expect((await get(`${url}/async`)).status).toBe(502);
+    expect((await get(`${url}/fine`)).text).toBe('ok');
+    expect(errors).toEqual(['sync', 'async']);
+  });
+});
