@@ -300,7 +300,7 @@ describe('attack catalogue: access-token verification refuses', () => {
     await expectRefused(raw(header, '[1,2]'), 'token_invalid', 'payload.not_object');
     await expectRefused(raw(header, '"str"'), 'token_invalid', 'payload.not_object');
     await expectRefused(
-      raw('{"alg":"ES256","typ":"at+jwt","kid":"x","kid":"' + es.kid + '"}', body),
+      raw(`{"alg":"ES256","typ":"at+jwt","kid":"x","kid":"${es.kid}"}`, body),
       'token_invalid',
       'header.duplicate',
     );

@@ -1,4 +1,5 @@
 import { createManualClock, type ManualClock } from '../../../src/adapters/clock/manual.ts';
+import { systemClock } from '../../../src/adapters/clock/system.ts';
 import { createMemoryTokenStore } from '../../../src/adapters/memory/token-store.ts';
 import { isLockWatchError } from '../../../src/domain/errors.ts';
 import {
@@ -33,15 +34,17 @@ export interface TestManager {
   readonly store: TokenStore;
 }
 
-/** A session manager on a manual clock and a memory store, issuer `https://auth.test`, audience `api`. */
+/** A session manager on a manual clock (or, with `systemClock`, the wall clock: for real timeouts) and a memory store, issuer `https://auth.test`, audience `api`. */
 export async function testManager(
-  options: Partial<SessionManagerOptions> & { alg?: TokenAlgorithm } = {},
+  options: Partial<SessionManagerOptions> & { alg?: TokenAlgorithm; systemClock?: boolean } = {},
 ): Promise<TestManager> {
-  const clock = options.clock
-    ? (options.clock as ManualClock)
-    : createManualClock(1_700_000_000_000);
+  const clock = options.systemClock
+    ? (systemClock as ManualClock)
+    : options.clock
+      ? (options.clock as ManualClock)
+      : createManualClock(1_700_000_000_000);
   const store = options.store ?? createMemoryTokenStore();
-  const { alg, ...rest } = options;
+  const { alg, systemClock: _system, ...rest } = options;
   const manager = await createSessionManager({
     issuer: 'https://auth.test',
     audience: 'api',
