@@ -1,7 +1,7 @@
 /** What each adapter adds to the shared pipeline: Fastify route config and hooks, Express mounts, Hono runtimes, node:http errors. */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import express from 'express';
 import { Hono } from 'hono';
 import { request } from 'undici';
@@ -9,7 +9,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { customKey } from '../../src/domain/ratelimit/keys.ts';
 import { expressLockWatch } from '../../src/http/express.ts';
 import { honoLockWatch } from '../../src/http/hono.ts';
-import { createHttpPipeline } from '../../src/http/index.ts';
+import { createHttpPipeline, type FinishEvent } from '../../src/http/index.ts';
 import { nodeLockWatch } from '../../src/http/node.ts';
 import { limited } from '../contracts/http/fixtures.ts';
 import { handlerBody } from '../contracts/http/harness.ts';
@@ -177,5 +177,68 @@ describe('node:http wrapper', () => {
     expect((await get(`${url}/async`)).status).toBe(502);
     expect((await get(`${url}/fine`)).text).toBe('ok');
     expect(errors).toEqual(['sync', 'async']);
+  });
+});
+
+describe('aborted requests', () => {
+  /** Sends a request to a handler that never answers, closes the socket, and awaits the finish event. */
+  async function abortAgainst(
+    start: (onFinish: (event: FinishEvent) => void, entered: () => void) => Promise<string>,
+  ) {
+    let resolve: (event: FinishEvent) => void = () => {};
+    const finished = new Promise<FinishEvent>((r) => (resolve = r));
+    let enter: () => void = () => {};
+    const inHandler = new Promise<void>((r) => (enter = r));
+    const url = await start((event) => resolve(event), enter);
+    const { port } = new URL(url);
+    const socket = connect({ host: '127.0.0.1', port: Number(port) });
+    await once(socket, 'connect');
+    socket.write('GET /hang HTTP/1.1\r\nHost: x\r\n\r\n');
+    // Once the handler has the request, LockWatch is listening for the end: hang up.
+    await inHandler;
+    socket.destroy();
+    return finished;
+  }
+
+  it('finish with aborted: true and 499 on Express, Fastify and node:http', async () => {
+    const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
+    const servers: { close(): unknown }[] = [];
+    onTestFinished(async () => {
+      for (const server of servers) await server.close();
+    });
+    const listen = async (handler: Parameters<typeof createServer>[1]) => {
+      const server = createServer(handler).listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      servers.push({
+        close: () => {
+          server.closeAllConnections();
+          server.close();
+        },
+      });
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+    const viaExpress = await abortAgainst((onFinish, entered) => {
+      const app = express();
+      app.use(expressLockWatch({ limiter, clock, hooks: { onFinish } }));
+      app.get('/hang', () => entered());
+      return listen(app);
+    });
+    const viaNode = await abortAgainst((onFinish, entered) =>
+      listen(nodeLockWatch({ limiter, clock, hooks: { onFinish } }, () => entered())),
+    );
+    const viaFastify = await abortAgainst(async (onFinish, entered) => {
+      const server = await startFastify({ limiter, clock, hooks: { onFinish } }, (app) => {
+        app.get('/hang', () => {
+          entered();
+          return new Promise(() => {});
+        });
+      });
+      servers.push(server);
+      return server.url;
+    });
+    for (const event of [viaExpress, viaNode, viaFastify]) {
+      expect(event).toMatchObject({ aborted: true, statusCode: 499 });
+      expect(event.context.path).toBe('/hang');
+    }
   });
 });
