@@ -15,7 +15,7 @@ import {
   type AuthFailureOptions,
   defineAuthFailureDetector,
 } from './auth-failures.ts';
-import { type BanOptions, type Bans, createBans } from './bans.ts';
+import { type BanOptions, type BanStatus, type Bans, createBans } from './bans.ts';
 import { type BurstDetector, type BurstOptions, defineBurstDetector } from './burst.ts';
 import { type Anomaly, type AnomalyType, anomalyTypes, type RequestContext } from './types.ts';
 
@@ -217,7 +217,9 @@ export function anomalyMonitorFromParts(options: AnomalyMonitorOptions): Anomaly
   };
 
   const screen = (context: RequestContext) =>
-    lists.check(context.ip, context.subject === undefined ? undefined : [context.subject]);
+    lists.size === 0
+      ? undefined
+      : lists.check(context.ip, context.subject === undefined ? undefined : [context.subject]);
 
   return {
     policies: burst === undefined ? Object.freeze([]) : Object.freeze([burst.policy]),
@@ -275,14 +277,20 @@ export function anomalyMonitorFromParts(options: AnomalyMonitorOptions): Anomaly
           };
         }
       }
-      const [ban, decision] = await Promise.all([
-        bans?.check(subject, callOptions).catch((error: unknown) => {
-          // A ban lookup that fails must not refuse the request: the rate limit still applies.
-          events.emit({ type: 'error', operation: 'bans.check', error });
-          return undefined;
-        }),
-        limiter.check(subject, callOptions),
-      ]);
+      let ban: BanStatus | undefined;
+      let decision: Decision;
+      if (bans === undefined) {
+        decision = await limiter.check(subject, callOptions);
+      } else {
+        [ban, decision] = await Promise.all([
+          bans.check(subject, callOptions).catch((error: unknown) => {
+            // A ban lookup that fails must not refuse the request: the rate limit still applies.
+            events.emit({ type: 'error', operation: 'bans.check', error });
+            return undefined;
+          }),
+          limiter.check(subject, callOptions),
+        ]);
+      }
       if (ban?.banned) {
         if (decision.allowed) track('refund', limiter.refund(subject));
         return {
