@@ -52,7 +52,13 @@ export function expressLockWatch(
         sendReply(res, reply);
         return;
       }
-      setHeaders(res, admission.headers);
+      try {
+        setHeaders(res, admission.headers);
+      } catch (error) {
+        // Headers already sent by an earlier middleware: Express's error handling decides.
+        next(error);
+        return;
+      }
       next();
     }, next);
   };
