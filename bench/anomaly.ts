@@ -37,6 +37,15 @@ function candidates(store: WindowStore, concurrency: number): Candidate[] {
   const listed = createAnomalyMonitor({ store, alerts, burst, lists });
   const banning = createAnomalyMonitor({ store, alerts, burst, lists, bans: {} });
   const withBurst = createRateLimiter({ store, policies: [rate, ...plain.policies] });
+  const approximate = createAnomalyMonitor({
+    store,
+    alerts,
+    burst: { ...burst, algorithm: 'sliding-window' },
+  });
+  const withApproximateBurst = createRateLimiter({
+    store,
+    policies: [rate, ...approximate.policies],
+  });
   const context = (i: number) => {
     const ip = ips[i % keys]!;
     return { subject: `ip:${ip}`, ip, endpoint: '/api', method: 'GET' };
@@ -46,6 +55,11 @@ function candidates(store: WindowStore, concurrency: number): Candidate[] {
     {
       name: 'limiter.check + burst policy',
       run: (i) => withBurst.check(`ip:${ips[i % keys]}`),
+      concurrency,
+    },
+    {
+      name: 'limiter.check + burst policy (sliding-window)',
+      run: (i) => withApproximateBurst.check(`ip:${ips[i % keys]}`),
       concurrency,
     },
     { name: 'monitor.check (burst)', run: (i) => plain.check(withBurst, context(i)), concurrency },
