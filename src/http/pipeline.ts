@@ -186,20 +186,18 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     return resolved.defaults;
   };
 
-  const isSkipped = async (request: HttpRequest<N>): Promise<boolean> => {
+  // Synchronous unless a skip predicate is async: every await is a microtask on the hot path.
+  const isSkipped = (request: HttpRequest<N>): boolean | Promise<boolean> => {
     if (resolved.skipList?.(comparablePath(request.path), request.path, request.method)) {
       return true;
     }
     if (resolved.skipFunction === undefined) return false;
-    return (await resolved.skipFunction(request)) === true;
+    const skipped = resolved.skipFunction(request);
+    return skipped instanceof Promise ? skipped.then((value) => value === true) : skipped === true;
   };
 
-  const costOf = async (
-    limit: CompiledLimit<N>,
-    request: HttpRequest<N>,
-  ): Promise<number | undefined> => {
-    const { cost } = limit;
-    if (typeof cost !== 'function') return cost;
+  const costOf = async (limit: CompiledLimit<N>, request: HttpRequest<N>): Promise<number> => {
+    const cost = limit.cost as (request: HttpRequest<N>) => number | Promise<number>;
     return validateCost(await cost(request), `cost of limit '${limit.name}'`);
   };
 
@@ -208,9 +206,10 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     limit: CompiledLimit<N>,
     request: HttpRequest<N>,
   ): Promise<LimitCheck | undefined> => {
-    const subject = await limit.key(request);
+    const key = limit.key(request);
+    const subject = key instanceof Promise ? await key : key;
     if (subject === undefined) return undefined;
-    const cost = await costOf(limit, request);
+    const cost = typeof limit.cost === 'function' ? await costOf(limit, request) : limit.cost;
     const decision = await limit.limiter.check(subject, cost === undefined ? undefined : { cost });
     return { limit: limit.name, subject, cost, decision };
   };
@@ -363,7 +362,11 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
           onError(error, context);
         }
       }
-      if (skip || (await isSkipped(request))) context.skipped = true;
+      if (!skip) {
+        const skipped = isSkipped(request);
+        skip = skipped === true || (skipped !== false && (await skipped));
+      }
+      if (skip) context.skipped = true;
       else if (route.limits.length > 0) deciding = await runLimits(request, route.limits, context);
 
       let reply: HttpReply | undefined;
