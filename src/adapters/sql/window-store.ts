@@ -151,7 +151,11 @@ export function createSqlWindowStore(
         'check',
         async () => {
           validateCall(subject, policies, cost);
-          const decision = await run.locked(subjectKey(subject), decide(policies, cost, true));
+          const decision = await run.locked(
+            subjectKey(subject),
+            decide(policies, cost, true),
+            true,
+          );
           noteWrite();
           return decision;
         },
@@ -177,20 +181,24 @@ export function createSqlWindowStore(
         async () => {
           validateCall(subject, policies, cost);
           if (cost === 0 || !policies.some((p) => p.mode === 'enforce')) return;
-          await run.locked(subjectKey(subject), (states, now) => {
-            const next: States = { ...states };
-            let changed = false;
-            for (const policy of policies) {
-              if (policy.mode !== 'enforce') continue;
-              const state = liveState(states, policy.name, now);
-              if (state === undefined) continue;
-              const refunded = refundStep(state, now, policy, cost);
-              changed = true;
-              if (refunded === undefined) delete next[policy.name];
-              else next[policy.name] = { s: refunded, e: states[policy.name]!.e };
-            }
-            return { result: undefined, states: changed ? next : null };
-          });
+          await run.locked(
+            subjectKey(subject),
+            (states, now) => {
+              const next: States = { ...states };
+              let changed = false;
+              for (const policy of policies) {
+                if (policy.mode !== 'enforce') continue;
+                const state = liveState(states, policy.name, now);
+                if (state === undefined) continue;
+                const refunded = refundStep(state, now, policy, cost);
+                changed = true;
+                if (refunded === undefined) delete next[policy.name];
+                else next[policy.name] = { s: refunded, e: states[policy.name]!.e };
+              }
+              return { result: undefined, states: changed ? next : null };
+            },
+            false,
+          );
         },
         callOptions?.signal,
       );
@@ -200,17 +208,21 @@ export function createSqlWindowStore(
         'reset',
         async () => {
           validateCall(subject, policies, 0);
-          await run.locked(subjectKey(subject), (states) => {
-            const next: States = { ...states };
-            let changed = false;
-            for (const policy of policies) {
-              if (Object.hasOwn(next, policy.name)) {
-                delete next[policy.name];
-                changed = true;
+          await run.locked(
+            subjectKey(subject),
+            (states) => {
+              const next: States = { ...states };
+              let changed = false;
+              for (const policy of policies) {
+                if (Object.hasOwn(next, policy.name)) {
+                  delete next[policy.name];
+                  changed = true;
+                }
               }
-            }
-            return { result: undefined, states: changed ? next : null };
-          });
+              return { result: undefined, states: changed ? next : null };
+            },
+            false,
+          );
         },
         callOptions?.signal,
       );
@@ -227,7 +239,8 @@ export function createSqlWindowStore(
 
 /** Engine-specific storage: locked read-modify-write, plain read, sweep. */
 interface Runner {
-  locked<T>(key: string, change: Change<T>): Promise<T>;
+  /** Runs `change` with the subject's row locked; `create` makes the row first when missing (checks). */
+  locked<T>(key: string, change: Change<T>, create: boolean): Promise<T>;
   read<T>(key: string, answer: (states: States, now: number) => T): Promise<T>;
   sweep(limit: number): Promise<number>;
 }
@@ -270,6 +283,7 @@ function sqliteRunner(db: SqliteNative, clock: Clock): Runner {
     }).immediate as <T>(key: string, change: Change<T>) => T);
   return {
     async locked(key, change) {
+      // SQLite needs no row to lock: BEGIN IMMEDIATE holds the whole database.
       if (db.inTransaction) throw new Error('the SQLite connection is inside another transaction');
       return transaction()(key, change);
     },
@@ -284,13 +298,24 @@ function sqliteRunner(db: SqliteNative, clock: Clock): Runner {
 
 const serverNow = '(extract(epoch from clock_timestamp()) * 1000)::int8';
 
+/** An error the server answered with (it has a SQLSTATE): the connection itself is fine. */
+function isServerError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+async function serverClock(client: PostgresPoolClient): Promise<number> {
+  const { rows } = await client.query<{ now: string }>(`select ${serverNow} as now`);
+  return Number(rows[0]?.now);
+}
+
 function postgresRunner(pool: PostgresNative, clock: Clock, serverTime: boolean): Runner {
   const nowOf = (row: { now?: string | number } | undefined) =>
     serverTime ? Number(row?.now) : clock.now();
   return {
-    async locked(key, change) {
+    async locked(key, change, create) {
       const client: PostgresPoolClient = await pool.connect();
-      let broken: Error | undefined;
+      let discard = false;
       try {
         await client.query('begin');
         try {
@@ -300,19 +325,21 @@ function postgresRunner(pool: PostgresNative, clock: Clock, serverTime: boolean)
             text: `select states, ${serverNow} as now from lockwatch_window_state where key = $1 for update`,
             values: [key],
           });
-          if (found.rows.length === 0) {
+          let created = false;
+          if (found.rows.length === 0 && create) {
             // No row yet: create an empty one (or lock the one a concurrent check just created).
             found = await client.query<{ states: string; now: string }>({
               name: 'lockwatch_window_create',
               text: `insert into lockwatch_window_state (key, states, expires_at) values ($1, '{}', 0) on conflict (key) do update set expires_at = lockwatch_window_state.expires_at returning states, ${serverNow} as now`,
               values: [key],
             });
+            created = true;
           }
           const row = found.rows[0];
-          const now = nowOf(row);
+          const now = row === undefined && serverTime ? await serverClock(client) : nowOf(row);
           const { result, states } = change(parse(row?.states), now);
           const kept = states === null ? undefined : pruned(states, now);
-          if (kept === null) {
+          if (kept === null || (kept === undefined && created)) {
             await client.query({
               name: 'lockwatch_window_delete',
               text: 'delete from lockwatch_window_state where key = $1',
@@ -328,21 +355,17 @@ function postgresRunner(pool: PostgresNative, clock: Clock, serverTime: boolean)
           await client.query('commit');
           return result;
         } catch (error) {
-          await client.query('rollback').catch((rollbackError: Error) => {
-            broken = rollbackError;
+          await client.query('rollback').catch(() => {
+            discard = true;
           });
           throw error;
         }
       } catch (error) {
-        broken ??=
-          error instanceof Error &&
-          !('code' in error && typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code))
-            ? error
-            : undefined;
+        if (!isServerError(error)) discard = true;
         throw error;
       } finally {
         // A connection that failed outside SQL (reset, timeout) is discarded, not returned to the pool.
-        client.release(broken ?? false);
+        client.release(discard);
       }
     },
     async read(key, answer) {
