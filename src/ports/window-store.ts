@@ -8,6 +8,18 @@ import type { CallOptions } from './call-options.ts';
  * (store down, timeout) is a rejected promise with a LockWatch error.
  */
 export interface WindowStore {
+  /**
+   * True for a store in this process's memory, which cannot time out or go
+   * down: composition does not wrap it in a failure policy.
+   */
+  readonly inProcess?: boolean | undefined;
+  /**
+   * The failure domain of `subject` (a Redis Cluster node, say): a failure
+   * policy keeps one circuit breaker per shard, so one dead node does not
+   * degrade subjects served by healthy ones. Stores with one failure domain
+   * leave it out.
+   */
+  shardOf?(subject: string): string;
   /** Evaluates `policies` for `subject` at the store's time and charges `cost` when all admit. */
   check(
     subject: string,

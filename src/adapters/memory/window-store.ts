@@ -1,6 +1,6 @@
 import { type Duration, durationOption } from '../../domain/config/duration.ts';
 import { integerOption } from '../../domain/config/validate.ts';
-import { refund as refundStep, type WindowState } from '../../domain/ratelimit/algorithm.ts';
+import { refund as refundStep, step, type WindowState } from '../../domain/ratelimit/algorithm.ts';
 import { validateCall } from '../../domain/ratelimit/arguments.ts';
 import { StoreClosedError } from '../../domain/ratelimit/errors.ts';
 import { evaluate } from '../../domain/ratelimit/evaluate.ts';
@@ -38,26 +38,29 @@ export interface MemoryWindowStore extends WindowStore {
   readonly evictions: number;
 }
 
-/** Everything held for one subject: a state per policy name, kept in parallel arrays. */
+/** Everything held for one subject: a state per policy, kept in parallel arrays. */
 interface Slot {
-  names: string[];
+  /** The policy each state was written under (its name finds it, its algorithm must match). */
+  policies: Policy[];
+  /** The store's own records, overwritten in place. */
   states: (WindowState | undefined)[];
-  /** Share of capacity in use per policy after its last charge, 0..1; -1 marks an empty state. */
-  pressures: number[];
+  /** False for a record kept only for reuse after its state emptied. */
+  live: boolean[];
   /** When every state of the slot is empty, epoch ms. */
   expiresAt: number;
-  /** Largest of `pressures`: what eviction compares; -1 once emptied on expiry. */
-  pressure: number;
+  /** Every record has been marked dead since the slot expired. */
+  emptied: boolean;
 }
 
 /**
  * Creates an in-memory window store. State is kept per subject (one map
  * lookup per check, whatever the number of policies). There is no timer per
- * key: expired subjects are dropped when read and by a sweep that inspects a
- * few entries on every write. When the store is full it evicts, among a
- * rotating sample, the subject using the least of its capacity, and of those
- * the one expiring soonest, so a flood of fresh keys pushes out other fresh
- * keys, never a busy counter.
+ * key: expired state reads as empty and an incremental sweep drops subjects
+ * idle for `idleMs`. When the store is full it evicts, among a rotating
+ * sample, the subject using the least of its capacity right now (computed
+ * from its states at eviction time, so a spike that has drained counts for
+ * nothing), and of those the one expiring soonest: a flood of fresh keys
+ * pushes out other fresh keys, never a busy counter.
  */
 export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}): MemoryWindowStore {
   const clock = options.clock ?? systemClock;
@@ -88,51 +91,43 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
   };
 
   const makeRoom = (now: number) => {
-    let victim: [string, Slot] | undefined;
-    let freed = false;
+    let victim: string | undefined;
+    let victimPressure = Number.POSITIVE_INFINITY;
+    let victimExpiry = Number.POSITIVE_INFINITY;
     for (let i = 0; i < evictionSample && slots.size > 0; i++) {
       const item = nextEntry();
       if (item === undefined) break;
       const [key, slot] = item;
       if (slot.expiresAt <= now) {
         slots.delete(key);
-        freed = true;
-      } else if (
-        victim === undefined ||
-        slot.pressure < victim[1].pressure ||
-        (slot.pressure === victim[1].pressure && slot.expiresAt < victim[1].expiresAt)
+        return;
+      }
+      const pressure = pressureOf(slot, now);
+      if (
+        pressure < victimPressure ||
+        (pressure === victimPressure && slot.expiresAt < victimExpiry)
       ) {
-        victim = item;
+        victim = key;
+        victimPressure = pressure;
+        victimExpiry = slot.expiresAt;
       }
     }
-    if (!freed && victim !== undefined) {
-      slots.delete(victim[0]);
+    if (victim !== undefined) {
+      slots.delete(victim);
       evictions++;
     }
   };
 
-  /**
-   * The slot of `subject`, emptied when it has expired. An expired slot is
-   * reused rather than deleted: a client below its rate empties its GCRA state
-   * between requests, and re-inserting it each time would churn the map.
-   */
-  const liveSlot = (subject: string, now: number): Slot | undefined => {
+  /** The slot of `subject`; an expired one is kept (its records reused) but every state reads empty. */
+  const slotOf = (subject: string, now: number): Slot | undefined => {
     const slot = slots.get(subject);
-    if (slot !== undefined && slot.expiresAt <= now && slot.pressure >= 0) {
-      // Keep the records to overwrite later; a pressure of -1 marks each one empty.
-      for (let i = 0; i < slot.pressures.length; i++) slot.pressures[i] = -1;
-      slot.pressure = -1;
+    if (slot !== undefined && !slot.emptied && slot.expiresAt <= now) {
+      for (let i = 0; i < slot.live.length; i++) slot.live[i] = false;
+      slot.emptied = true;
     }
     return slot;
   };
 
-  const stateOf = (slot: Slot | undefined, name: string): WindowState | undefined => {
-    if (slot === undefined) return undefined;
-    const index = slot.names.indexOf(name);
-    return index < 0 || slot.pressures[index]! < 0 ? undefined : slot.states[index];
-  };
-
-  /** Stores the new state of one policy; returns the subject's slot (created when needed). */
   const put = (
     subject: string,
     slot: Slot | undefined,
@@ -140,37 +135,33 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
     change: StepResult<WindowState>,
     now: number,
   ): Slot | undefined => {
-    const name = policy.name;
-    const capacity = capacityOf(policy);
-    const pressure = (capacity - change.remaining) / capacity;
+    const state = change.state;
     if (slot === undefined) {
-      if (change.state === undefined || change.expiresAt <= now) return undefined;
+      if (state === undefined || change.expiresAt <= now) return undefined;
       if (slots.size >= maxKeys) makeRoom(now);
       const created: Slot = {
-        names: [name],
-        states: [ownCopy(change.state)],
-        pressures: [pressure],
+        policies: [policy],
+        states: [ownCopy(state)],
+        live: [true],
         expiresAt: change.expiresAt,
-        pressure: pressure,
+        emptied: false,
       };
       slots.set(subject, created);
       return created;
     }
-    const index = slot.names.indexOf(name);
+    const index = indexOf(slot, policy.name);
     if (index < 0) {
-      slot.names.push(name);
-      slot.states.push(ownCopy(change.state));
-      slot.pressures.push(pressure);
+      slot.policies.push(policy);
+      slot.states.push(ownCopy(state));
+      slot.live.push(state !== undefined);
     } else {
-      slot.states[index] = overwrite(slot.states[index], change.state);
-      slot.pressures[index] = pressure;
+      const sameShape = slot.policies[index]!.algorithm === policy.algorithm;
+      slot.states[index] = sameShape ? overwrite(slot.states[index], state) : ownCopy(state);
+      slot.policies[index] = policy;
+      slot.live[index] = state !== undefined;
     }
     if (change.expiresAt > slot.expiresAt) slot.expiresAt = change.expiresAt;
-    let highest = 0;
-    for (let i = 0; i < slot.pressures.length; i++) {
-      if (slot.pressures[i]! > highest) highest = slot.pressures[i]!;
-    }
-    slot.pressure = highest;
+    slot.emptied = false;
     return slot;
   };
 
@@ -183,9 +174,9 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
     if (closed) throw new StoreClosedError('memory window store');
     validateCall(subject, policies, cost);
     const now = clock.now();
-    let slot = liveSlot(subject, now);
+    let slot = slotOf(subject, now);
     const states: (WindowState | undefined)[] = [];
-    for (let i = 0; i < policies.length; i++) states.push(stateOf(slot, policies[i]!.name));
+    for (let i = 0; i < policies.length; i++) states.push(stateOf(slot, policies[i]!));
     const { decision, steps, charged } = evaluate(states, now, policies, cost, charge);
     for (let i = 0; i < steps.length; i++) {
       if (charged[i]) slot = put(subject, slot, policies[i]!, steps[i]!, now);
@@ -195,20 +186,23 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
   };
 
   return {
+    inProcess: true,
     check: async (subject, policies, cost) => run(subject, policies, cost, true),
     peek: async (subject, policies, cost) => run(subject, policies, cost, false),
     async refund(subject, policies, cost) {
       if (closed) throw new StoreClosedError('memory window store');
       validateCall(subject, policies, cost);
       const now = clock.now();
-      const slot = liveSlot(subject, now);
+      const slot = slotOf(subject, now);
       if (slot === undefined) return;
       for (const policy of policies) {
         if (policy.mode !== 'enforce') continue;
-        const index = slot.names.indexOf(policy.name);
-        if (index >= 0 && slot.pressures[index]! >= 0) {
-          slot.states[index] = refundStep(slot.states[index], now, policy, cost);
-        }
+        const state = stateOf(slot, policy);
+        if (state === undefined) continue;
+        const index = indexOf(slot, policy.name);
+        const refunded = refundStep(state, now, policy, cost);
+        slot.states[index] = refunded === undefined ? state : overwrite(state, refunded);
+        slot.live[index] = refunded !== undefined;
       }
     },
     async reset(subject, policies) {
@@ -217,10 +211,10 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
       const slot = slots.get(subject);
       if (slot === undefined) return;
       for (const policy of policies) {
-        const index = slot.names.indexOf(policy.name);
-        if (index >= 0) slot.states[index] = undefined;
+        const index = indexOf(slot, policy.name);
+        if (index >= 0) slot.live[index] = false;
       }
-      if (slot.states.every((state) => state === undefined)) slots.delete(subject);
+      if (!slot.live.includes(true)) slots.delete(subject);
     },
     async close() {
       closed = true;
@@ -234,6 +228,36 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
       return evictions;
     },
   };
+}
+
+function indexOf(slot: Slot, name: string): number {
+  const policies = slot.policies;
+  for (let i = 0; i < policies.length; i++) if (policies[i]!.name === name) return i;
+  return -1;
+}
+
+/** The live state of `policy` in `slot`; a state written by another algorithm under the same name reads as none. */
+function stateOf(slot: Slot | undefined, policy: Policy): WindowState | undefined {
+  if (slot === undefined) return undefined;
+  const index = indexOf(slot, policy.name);
+  if (index < 0 || !slot.live[index] || slot.policies[index]!.algorithm !== policy.algorithm) {
+    return undefined;
+  }
+  return slot.states[index];
+}
+
+/** Largest share of capacity any of the slot's states holds at `now`, 0..1; -1 when all are empty. */
+function pressureOf(slot: Slot, now: number): number {
+  let highest = -1;
+  for (let i = 0; i < slot.states.length; i++) {
+    if (!slot.live[i]) continue;
+    const policy = slot.policies[i]!;
+    const capacity = capacityOf(policy);
+    const standing = step(slot.states[i], now, policy, 0);
+    const pressure = (capacity - standing.remaining) / capacity;
+    if (pressure > highest) highest = pressure;
+  }
+  return highest;
 }
 
 /** A copy of `state` the store owns and may overwrite later. */
@@ -251,7 +275,7 @@ function overwrite(
   current: WindowState | undefined,
   next: WindowState | undefined,
 ): WindowState | undefined {
-  if (next === undefined) return undefined;
+  if (next === undefined) return current;
   if (current === undefined) return ownCopy(next);
   if (current === next) return current;
   const target = current as unknown as Record<string, unknown>;

@@ -105,3 +105,30 @@ describe('memory window store idle grace', () => {
     expect(store.size).toBe(1);
   });
 });
+
+describe('memory window store eviction under an adversarial flood', () => {
+  it('keeps a busy long-window counter when flood keys once filled a short policy', async () => {
+    const clock = createManualClock();
+    const store = createMemoryWindowStore({ clock, maxKeys: 1000 });
+    const perSecond = definePolicy({ name: 'per-second', limit: 10, window: '1s' });
+    const perDay = definePolicy({
+      name: 'per-day',
+      limit: 1000,
+      window: '1d',
+      algorithm: 'fixed-window',
+    });
+    const policies = [perSecond, perDay];
+    for (let i = 0; i < 90; i++) {
+      await store.check('victim', policies, 10);
+      clock.advance(1000);
+    }
+    expect((await store.peek('victim', [perDay], 1)).remaining).toBe(100);
+    // Each junk key fills its per-second policy once (pressure 1.0 for a moment).
+    for (let i = 0; i < 2000; i++) {
+      await store.check(`junk-${i}`, policies, 10);
+      if (i % 100 === 99) clock.advance(1000);
+    }
+    expect(store.evictions).toBeGreaterThan(900);
+    expect((await store.peek('victim', [perDay], 1)).remaining).toBe(100);
+  });
+});

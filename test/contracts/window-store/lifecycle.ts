@@ -62,6 +62,21 @@ export function lifecycleContract(create: WindowStoreFactory): void {
       });
     }
 
+    it('reads state written under the same name by another algorithm as empty', async () => {
+      const subject = uniqueSubject();
+      const asGcra = definePolicy({ name: 'life-renamed', limit: 3, window: 60_000 });
+      const asLog = definePolicy({
+        name: 'life-renamed',
+        limit: 5,
+        window: 60_000,
+        algorithm: 'sliding-log',
+      });
+      await ctx.store.check(subject, [asGcra], 3);
+      const decision = await ctx.store.check(subject, [asLog], 1);
+      expect(decision).toMatchObject({ allowed: true, remaining: 4, limit: 5 });
+      expect(Number.isFinite(decision.resetMs)).toBe(true);
+    });
+
     it('refund leaves observe-mode counts alone', async () => {
       const observe = definePolicy({
         name: 'life-observe',
