@@ -327,13 +327,14 @@ function postgresRunner(pool: PostgresNative, clock: Clock, serverTime: boolean)
           });
           let created = false;
           if (found.rows.length === 0 && create) {
-            // No row yet: create an empty one (or lock the one a concurrent check just created).
-            found = await client.query<{ states: string; now: string }>({
+            // No row yet: create an empty one, or, when a concurrent check just created it, wait for
+            // that check and lock its row (xmax = 0 only on a row this statement inserted).
+            found = await client.query<{ states: string; now: string; inserted: boolean }>({
               name: 'lockwatch_window_create',
-              text: `insert into lockwatch_window_state (key, states, expires_at) values ($1, '{}', 0) on conflict (key) do update set expires_at = lockwatch_window_state.expires_at returning states, ${serverNow} as now`,
+              text: `insert into lockwatch_window_state (key, states, expires_at) values ($1, '{}', 0) on conflict (key) do update set expires_at = lockwatch_window_state.expires_at returning states, ${serverNow} as now, (xmax = 0) as inserted`,
               values: [key],
             });
-            created = true;
+            created = (found.rows[0] as { inserted?: boolean } | undefined)?.inserted === true;
           }
           const row = found.rows[0];
           const now = row === undefined && serverTime ? await serverClock(client) : nowOf(row);
