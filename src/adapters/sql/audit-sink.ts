@@ -81,31 +81,30 @@ function sqliteWriter(db: SqliteNative): (records: readonly AuditRecord[]) => vo
 
 function postgresWriter(pool: PostgresNative): (records: readonly AuditRecord[]) => Promise<void> {
   return async (records) => {
-    const n = records.length;
-    const id = new Array<string>(n);
-    const timestamp = new Array<number>(n);
-    const requestId = new Array<string | null>(n);
-    const userId = new Array<string | null>(n);
-    const ip = new Array<string>(n);
-    const endpoint = new Array<string>(n);
-    const method = new Array<string>(n);
-    const status = new Array<number>(n);
-    const limited = new Array<boolean>(n);
-    const anomaly = new Array<boolean>(n);
-    const latency = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
-      const r = records[i]!;
-      id[i] = r.id;
-      timestamp[i] = r.timestamp;
-      requestId[i] = r.requestId ?? null;
-      userId[i] = r.userId ?? null;
-      ip[i] = r.ip;
-      endpoint[i] = r.endpoint;
-      method[i] = r.method;
-      status[i] = r.statusCode;
-      limited[i] = r.rateLimitHit;
-      anomaly[i] = r.anomalyDetected;
-      latency[i] = r.latencyMs;
+    // One array per column, built by push (packed arrays): pg serialises them element by element.
+    const id: string[] = [];
+    const timestamp: number[] = [];
+    const requestId: (string | null)[] = [];
+    const userId: (string | null)[] = [];
+    const ip: string[] = [];
+    const endpoint: string[] = [];
+    const method: string[] = [];
+    const status: number[] = [];
+    const limited: boolean[] = [];
+    const anomaly: boolean[] = [];
+    const latency: number[] = [];
+    for (const r of records) {
+      id.push(r.id);
+      timestamp.push(r.timestamp);
+      requestId.push(r.requestId ?? null);
+      userId.push(r.userId ?? null);
+      ip.push(r.ip);
+      endpoint.push(r.endpoint);
+      method.push(r.method);
+      status.push(r.statusCode);
+      limited.push(r.rateLimitHit);
+      anomaly.push(r.anomalyDetected);
+      latency.push(r.latencyMs);
     }
     await pool.query({
       name: 'lockwatch_audit_insert',
