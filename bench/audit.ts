@@ -9,7 +9,8 @@
  *    100 for one IP in a time range", "newest 100 for one user", "rate-limit
  *    hits in the last hour": p50/p95 and each query's plan (EXPLAIN).
  *
- * Run: node bench/audit.ts [--rounds 3] [--rows 100000] [--table 1000000] [--skip-postgres]
+ * Run: node bench/audit.ts [--rounds 3] [--rows 100000] [--batch 500] [--table 1000000]
+ *                           [--skip-postgres] [--skip-queries]
  * PostgreSQL: LOCKWATCH_TEST_POSTGRES_URL or postgresql://postgres@127.0.0.1:5432/test;
  * a scratch database is created and dropped.
  */
@@ -38,12 +39,13 @@ const { values: args } = parseArgs({
     table: { type: 'string', default: '1000000' },
     'skip-postgres': { type: 'boolean', default: false },
     'skip-queries': { type: 'boolean', default: false },
+    batch: { type: 'string', default: '500' },
   },
 });
 const rounds = Number(args.rounds);
 const total = Number(args.rows);
 const tableRows = Number(args.table);
-const batch = 500;
+const batch = Number(args.batch);
 
 const t0 = Date.UTC(2026, 0, 1);
 const entries: AuditEntry[] = Array.from({ length: total }, (_, i) => ({
@@ -135,25 +137,39 @@ async function compareWrites(title: string, db: SqlDatabase, candidates: WriteCa
   }
 }
 
-function loggerCandidate(db: SqlDatabase): WriteCandidate {
+/** Longest single sink write per logger candidate: on SQLite (synchronous) that is how long the event loop is held. */
+const longestWrite = new Map<string, number>();
+
+function loggerCandidate(db: SqlDatabase, size = batch): WriteCandidate {
+  const name = `AuditLogger + SqlAuditSink (batches of ${size})`;
   return {
-    name: 'AuditLogger + SqlAuditSink (batches of 500)',
+    name,
     async run() {
+      const sink = createSqlAuditSink(db);
+      let longest = 0;
       const logger = createAuditLogger({
-        sink: createSqlAuditSink(db),
-        batchSize: batch,
+        sink: {
+          async write(records, options) {
+            const started = performance.now();
+            await sink.write(records, options);
+            longest = Math.max(longest, performance.now() - started);
+          },
+          close: () => sink.close(),
+        },
+        batchSize: size,
         maxQueue: total,
       });
       for (const entry of entries) logger.log(entry);
       const stats = await logger.close();
       if (stats.written !== total) throw new Error(`logger wrote ${stats.written}`);
+      longestWrite.set(name, Math.max(longestWrite.get(name) ?? 0, longest));
     },
   };
 }
 
 function mikroCandidate(db: SqlDatabase): WriteCandidate {
   return {
-    name: 'MikroORM em.insertMany (batches of 500)',
+    name: `MikroORM em.insertMany (batches of ${batch})`,
     async run() {
       const data = records();
       for (let i = 0; i < data.length; i += batch) {
@@ -178,7 +194,7 @@ async function sqliteWrites(dir: string) {
   });
   await compareWrites('SQLite file (WAL, synchronous NORMAL)', db, [
     {
-      name: 'raw better-sqlite3, prepared insert, one transaction per 500',
+      name: `raw better-sqlite3, prepared insert, one transaction per ${batch}`,
       async run() {
         const data = records();
         for (let i = 0; i < data.length; i += batch) many(data.slice(i, i + batch));
@@ -191,8 +207,12 @@ async function sqliteWrites(dir: string) {
       },
     },
     loggerCandidate(db),
+    loggerCandidate(db, 5000),
     mikroCandidate(db),
   ]);
+  console.log('\nLongest single batch write (SQLite holds the event loop that long):');
+  for (const [name, ms] of longestWrite) console.log(`- ${name}: ${ms.toFixed(1)} ms`);
+  longestWrite.clear();
   return db;
 }
 
@@ -219,7 +239,7 @@ async function postgresWrites(url: string) {
   const multiRow = valuesSql(batch);
   await compareWrites('PostgreSQL 15 (localhost)', db, [
     {
-      name: 'raw pg, unnest insert per 500',
+      name: `raw pg, unnest insert per ${batch}`,
       async run() {
         const data = records();
         for (let i = 0; i < data.length; i += batch) {
@@ -232,7 +252,7 @@ async function postgresWrites(url: string) {
       },
     },
     {
-      name: 'raw pg, multi-row VALUES insert per 500',
+      name: `raw pg, multi-row VALUES insert per ${batch}`,
       async run() {
         const data = records();
         for (let i = 0; i < data.length; i += batch) {
@@ -243,6 +263,7 @@ async function postgresWrites(url: string) {
       },
     },
     loggerCandidate(db),
+    loggerCandidate(db, 5000),
     mikroCandidate(db),
   ]);
   return db;
