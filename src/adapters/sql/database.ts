@@ -11,7 +11,7 @@ import {
   type SqlTarget,
 } from './config.ts';
 import { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.ts';
-import { SqlSchemaError } from './errors.ts';
+import { SqlDriverMissingError, SqlSchemaError } from './errors.ts';
 import { migrationsOf } from './migrations/index.ts';
 import type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
 
@@ -198,10 +198,16 @@ async function createOrm(
   };
   try {
     if (target.engine === 'sqlite') {
-      const { MikroORM } = await import('@mikro-orm/sqlite');
+      const { MikroORM } = await importDriver(
+        '@mikro-orm/sqlite',
+        () => import('@mikro-orm/sqlite'),
+      );
       return (await MikroORM.init({ ...common, dbName: target.file })) as unknown as MikroORM;
     }
-    const { MikroORM } = await import('@mikro-orm/postgresql');
+    const { MikroORM } = await importDriver(
+      '@mikro-orm/postgresql',
+      () => import('@mikro-orm/postgresql'),
+    );
     const orm = (await MikroORM.init({
       ...common,
       clientUrl: target.url,
@@ -219,11 +225,27 @@ async function createOrm(
     }
     return orm;
   } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error;
+    if (error instanceof StoreUnavailableError || error instanceof SqlDriverMissingError)
+      throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new StoreUnavailableError(`Cannot open ${describeTarget(target)}: ${message}`, {
       cause: error,
     });
+  }
+}
+
+/** Loads a MikroORM driver package; a missing one is an error that says what to install. */
+async function importDriver<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as { code?: unknown })?.code === 'ERR_MODULE_NOT_FOUND') {
+      throw new SqlDriverMissingError(
+        `${name} is not installed: install it (npm install ${name}, the same version as @mikro-orm/core) to use this database URL.`,
+        { cause: error },
+      );
+    }
+    throw error;
   }
 }
 

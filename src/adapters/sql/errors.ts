@@ -9,3 +9,10 @@ export class SqlSchemaError extends LockWatchError {
     super('sql_schema_missing', message, options);
   }
 }
+
+/** The MikroORM driver package for the database URL's engine is not installed; the message names it. */
+export class SqlDriverMissingError extends LockWatchError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('sql_driver_missing', message, options);
+  }
+}
