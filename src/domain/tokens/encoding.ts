@@ -9,6 +9,7 @@ const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const values = new Int8Array(128).fill(-1);
 for (let i = 0; i < alphabet.length; i++) values[alphabet.charCodeAt(i)] = i;
 
+const base64urlText = /^[A-Za-z0-9_-]*$/;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8 = new TextEncoder();
 
@@ -61,11 +62,33 @@ function sextet(text: string, index: number): number {
 export function isBase64url(text: string): boolean {
   const length = text.length;
   const tail = length & 3;
-  if (tail === 1) return false;
-  for (let i = 0; i < length; i++) if (sextet(text, i) < 0) return false;
+  if (tail === 1 || !base64urlText.test(text)) return false;
   if (tail === 2) return (sextet(text, length - 1) & 15) === 0;
   if (tail === 3) return (sextet(text, length - 1) & 3) === 0;
   return true;
+}
+
+const nonAscii = /[^\x00-\x7f]/;
+
+/**
+ * Decodes a canonical base64url segment holding UTF-8 text (a JWT header or
+ * payload); undefined when it is not canonical base64url or not valid
+ * UTF-8. The native `atob` does the decoding; pure-ASCII text (nearly every
+ * token) needs no further step.
+ */
+export function decodeBase64urlText(segment: string): string | undefined {
+  if (!base64urlText.test(segment)) return undefined;
+  const tail = segment.length & 3;
+  if (tail === 1) return undefined;
+  if (tail !== 0) {
+    const last = sextet(segment, segment.length - 1);
+    if ((last & (tail === 2 ? 15 : 3)) !== 0) return undefined;
+  }
+  const binary = atob(segment.replaceAll('-', '+').replaceAll('_', '/'));
+  if (!nonAscii.test(binary)) return binary;
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return decodeUtf8(bytes);
 }
 
 /** Encodes bytes as unpadded base64url. */
@@ -95,15 +118,6 @@ export function utf8Bytes(text: string): Uint8Array {
 
 /** Decodes UTF-8 strictly; undefined on any malformed sequence. */
 export function decodeUtf8(bytes: Uint8Array): string | undefined {
-  // Pure ASCII is by far the common case and needs no decoder.
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! > 127) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return bytes.length < 4096 ? String.fromCharCode(...bytes) : strictUtf8.decode(bytes);
   try {
     return strictUtf8.decode(bytes);
   } catch {
@@ -130,58 +144,56 @@ export function parseJsonObject(text: string): JsonObjectResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'not_object' };
   }
-  if (hasDuplicateNames(text)) return { ok: false, reason: 'duplicate' };
+  // Parsed objects hold each name once: fewer members than names in the text means a duplicate.
+  if (countMembers(value) !== countNames(text)) return { ok: false, reason: 'duplicate' };
   return { ok: true, value: value as Record<string, unknown> };
 }
 
-const QUOTE = 34;
-const BACKSLASH = 92;
-const COLON = 58;
-const OPEN_OBJECT = 123;
-const CLOSE_OBJECT = 125;
-const OPEN_ARRAY = 91;
-const CLOSE_ARRAY = 93;
-
-/**
- * Scans JSON text that `JSON.parse` accepted and reports whether some object
- * has a member name twice. In valid JSON a string is a member name exactly
- * when the next non-blank character is a colon.
- */
+/** True when some object in `text` (JSON that `JSON.parse` accepts) has a member name twice. */
 export function hasDuplicateNames(text: string): boolean {
-  // One entry per open container: a set of names for objects, null for arrays.
-  const stack: (Set<string> | null)[] = [];
-  const length = text.length;
-  for (let i = 0; i < length; i++) {
-    const code = text.charCodeAt(i);
-    if (code === QUOTE) {
-      const start = i + 1;
-      let escaped = false;
-      i++;
-      for (; i < length; i++) {
-        const c = text.charCodeAt(i);
-        if (c === BACKSLASH) {
-          escaped = true;
-          i++;
-        } else if (c === QUOTE) break;
-      }
-      let j = i + 1;
-      while (j < length && isBlank(text.charCodeAt(j))) j++;
-      if (j < length && text.charCodeAt(j) === COLON) {
-        const names = stack[stack.length - 1];
-        if (names) {
-          const raw = text.slice(start, i);
-          const name = escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
-          if (names.has(name)) return true;
-          names.add(name);
-        }
-      }
-    } else if (code === OPEN_OBJECT) stack.push(new Set());
-    else if (code === OPEN_ARRAY) stack.push(null);
-    else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) stack.pop();
-  }
-  return false;
+  return countMembers(JSON.parse(text)) !== countNames(text);
 }
 
-function isBlank(code: number): boolean {
-  return code === 32 || code === 9 || code === 10 || code === 13;
+/** Members of every object in a parsed JSON value. */
+function countMembers(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) count += countMembers(item);
+    return count;
+  }
+  for (const key in value) {
+    count += 1 + countMembers((value as Record<string, unknown>)[key]);
+  }
+  return count;
+}
+
+const BACKSLASH = 92;
+const COLON = 58;
+
+/**
+ * Member names in valid JSON text: in valid JSON a string is a member name
+ * exactly when the next non-blank character is a colon. Jumps from quote to
+ * quote with `indexOf`, so the cost is per string, not per character.
+ */
+function countNames(text: string): number {
+  let names = 0;
+  let i = text.indexOf('"');
+  while (i >= 0) {
+    let end = text.indexOf('"', i + 1);
+    // A quote preceded by an odd run of backslashes is escaped: keep looking.
+    while (end > 0 && text.charCodeAt(end - 1) === BACKSLASH) {
+      let run = 1;
+      while (text.charCodeAt(end - 1 - run) === BACKSLASH) run++;
+      if (run % 2 === 0) break;
+      end = text.indexOf('"', end + 1);
+    }
+    if (end < 0) return -1;
+    let j = end + 1;
+    let code = text.charCodeAt(j);
+    while (code === 32 || code === 9 || code === 10 || code === 13) code = text.charCodeAt(++j);
+    if (code === COLON) names++;
+    i = text.indexOf('"', j);
+  }
+  return names;
 }

@@ -1,7 +1,7 @@
 import { CompactSign, type CryptoKey, compactVerify } from 'jose';
 import {
   decodeBase64url,
-  decodeUtf8,
+  decodeBase64urlText,
   isBase64url,
   parseJsonObject,
   utf8Bytes,
@@ -69,10 +69,11 @@ export function parseCompact(token: unknown, maxBytes: number): ParsedToken {
 }
 
 function segmentText(segment: string, part: 'header' | 'payload'): string {
-  const bytes = segment.length === 0 ? undefined : decodeBase64url(segment);
-  if (bytes === undefined) throw new TokenInvalidError(`format.${part}`);
-  const text = decodeUtf8(bytes);
-  if (text === undefined) throw new TokenInvalidError(`format.${part}.utf8`);
+  const text = segment.length === 0 ? undefined : decodeBase64urlText(segment);
+  if (text === undefined) {
+    const malformed = segment.length === 0 || decodeBase64url(segment) === undefined;
+    throw new TokenInvalidError(malformed ? `format.${part}` : `format.${part}.utf8`);
+  }
   return text;
 }
 
