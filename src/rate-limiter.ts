@@ -23,10 +23,12 @@ export interface RateLimiterOptions<R> {
   readonly cost?: number | undefined;
   /**
    * Failure policy applied to the store: `open`, `closed` or `fallback`, with
-   * a per-call timeout and a circuit breaker. None by default (the memory
-   * store does not fail); set it for a networked store.
+   * a per-call timeout and a circuit breaker. A store that is not in-process
+   * (Redis, SQL) always gets one: `{ policy: 'open', timeoutMs: 100 }` unless
+   * set here; `fallback` gets a memory store unless one is given. `false`
+   * turns it off (the store's own errors then reach the caller).
    */
-  readonly failure?: Omit<FailurePolicyStoreOptions, 'clock' | 'path'> | undefined;
+  readonly failure?: Omit<FailurePolicyStoreOptions, 'clock' | 'path'> | false | undefined;
   /** Time source of the default memory store and of the failure policy. */
   readonly clock?: Clock | undefined;
 }
@@ -45,10 +47,24 @@ export function createRateLimiter<R = unknown>(options: RateLimiterOptions<R>): 
     throw new InvalidOptionError('key', options.key, 'a function from request to subject');
   }
   const ownsStore = options.store === undefined;
-  const base = options.store ?? createMemoryWindowStore({ clock: options.clock });
-  const store =
-    options.failure === undefined
-      ? base
-      : withFailurePolicy(base, { ...options.failure, clock: options.clock, path: 'failure' });
+  const clock = options.clock;
+  const base = options.store ?? createMemoryWindowStore({ clock });
+  const failure = options.failure;
+  if (
+    failure !== undefined &&
+    failure !== false &&
+    (typeof failure !== 'object' || failure === null)
+  ) {
+    throw new InvalidOptionError('failure', failure, "an object like { policy: 'open' }, or false");
+  }
+  const wrap = failure === undefined ? base.inProcess !== true : failure !== false;
+  const chosen = failure || {};
+  const fallback =
+    chosen.policy === 'fallback'
+      ? (chosen.fallback ?? (() => createMemoryWindowStore({ clock })))
+      : chosen.fallback;
+  const store = wrap
+    ? withFailurePolicy(base, { policy: 'open', ...chosen, fallback, clock, path: 'failure' })
+    : base;
   return rateLimiterFromParts({ store, policies, key: options.key, cost, ownsStore });
 }

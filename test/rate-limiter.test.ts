@@ -82,6 +82,26 @@ describe('createRateLimiter', () => {
     ).toThrow(/failure\.policy/);
   });
 
+  it('puts a store that is not in-process under the open policy (100 ms) unless told otherwise', async () => {
+    const clock = createManualClock();
+    const store = createSwitchableStore(clock);
+    const policies = [{ name: 'api', limit: 5, window: '1m' }];
+    const guarded = createRateLimiter({ store, clock, policies });
+    store.mode = 'hang';
+    const pending = guarded.check('s');
+    clock.advance(100);
+    expect(await pending).toMatchObject({ allowed: true, degraded: true });
+    store.mode = 'fail';
+    const bare = createRateLimiter({ store, clock, policies, failure: false });
+    await expect(bare.check('s')).rejects.toMatchObject({ code: 'store_unavailable' });
+    const fallback = createRateLimiter({ store, clock, policies, failure: { policy: 'fallback' } });
+    expect(await fallback.check('s')).toMatchObject({
+      allowed: true,
+      degraded: true,
+      remaining: 4,
+    });
+  });
+
   it('leaves a store it was given open', async () => {
     const store = createMemoryWindowStore({ clock: createManualClock() });
     const limiter = createRateLimiter({ store, policies: [{ name: 'p', limit: 1, window: 1000 }] });

@@ -1,6 +1,10 @@
 import { InvalidOptionError } from '../../domain/config/errors.ts';
 import { isLockWatchError } from '../../domain/errors.ts';
-import { type BreakerState, createCircuitBreaker } from '../../domain/failure/circuit-breaker.ts';
+import {
+  type BreakerState,
+  type CircuitBreaker,
+  createCircuitBreaker,
+} from '../../domain/failure/circuit-breaker.ts';
 import { closedDecision, closedRetryAfterMs, openDecision } from '../../domain/failure/degraded.ts';
 import type { DegradedCause, FailureEvent } from '../../domain/failure/events.ts';
 import { createListenerSet, type Listener } from '../../domain/failure/listeners.ts';
@@ -16,15 +20,19 @@ import type { CallOptions } from '../../ports/call-options.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { WindowStore } from '../../ports/window-store.ts';
 import { systemClock } from '../clock/system.ts';
-import { createMemoryWindowStore } from '../memory/window-store.ts';
 import { callWithTimeout } from './timeout.ts';
 
 /** Options of {@link withFailurePolicy}. */
 export interface FailurePolicyStoreOptions extends FailureOptions {
   /** Time source of timeouts and of the breaker; the system clock by default. */
   readonly clock?: Clock | undefined;
-  /** `fallback` mode only: the store that answers while the primary is down; a memory store on `clock` by default. */
-  readonly fallback?: WindowStore | undefined;
+  /**
+   * `fallback` mode only, and required there: the store that answers while
+   * the primary is down, or a function that creates one. With a function a
+   * fresh store is made after every recovery, so one outage's counts do not
+   * carry into the next; `createRateLimiter` passes a memory store factory.
+   */
+  readonly fallback?: WindowStore | (() => WindowStore) | undefined;
   /** Receives every {@link FailureEvent}; same as calling `on` right away. */
   readonly onEvent?: Listener<FailureEvent> | undefined;
   /** Option path used in error messages; `failure` by default. */
@@ -33,8 +41,10 @@ export interface FailurePolicyStoreOptions extends FailureOptions {
 
 /** A {@link WindowStore} that applies a failure policy to another one. */
 export interface FailurePolicyStore extends WindowStore {
-  /** The circuit breaker's state now. */
+  /** The worst breaker state over all shards: `open` if any is open, then `half-open`, else `closed`. */
   readonly state: BreakerState;
+  /** The breaker state of the shard that serves `subject`. */
+  stateOf(subject: string): BreakerState;
   /** The validated policy in force. */
   readonly policy: FailurePolicy;
   /** Adds an event listener; returns a function that removes it. */
@@ -47,7 +57,9 @@ export interface FailurePolicyStore extends WindowStore {
  * timeout or on the caller's signal. A rejection or timeout counts against
  * the circuit breaker; a caller's abort, bad arguments and a closed primary
  * do not (they are rethrown as they are). While the breaker is open the
- * primary is not called at all.
+ * primary is not called at all. There is one breaker per shard of the
+ * primary (`primary.shardOf`, a Redis Cluster node), so one dead node does
+ * not degrade subjects that healthy nodes serve.
  *
  * When the primary cannot answer, `check` and `peek` return: in `open` mode
  * an allowed decision, in `closed` mode a `store_unavailable` denial, in
@@ -75,17 +87,47 @@ export function withFailurePolicy(
       "no fallback store unless policy is 'fallback'",
     );
   }
-  const fallback =
-    policy.policy === 'fallback'
-      ? (options.fallback ?? createMemoryWindowStore({ clock }))
-      : undefined;
+  if (policy.policy === 'fallback' && options.fallback === undefined) {
+    throw new InvalidOptionError(
+      `${path}.fallback`,
+      options.fallback,
+      "a WindowStore, or a function creating one, when policy is 'fallback'",
+    );
+  }
+  const makeFallback = typeof options.fallback === 'function' ? options.fallback : undefined;
+  let fallback: WindowStore | undefined =
+    makeFallback?.() ?? (options.fallback as WindowStore | undefined);
   const events = createListenerSet<FailureEvent>();
   if (options.onEvent !== undefined) events.add(options.onEvent);
-  const breaker = createCircuitBreaker({
-    clock,
-    ...policy.breaker,
-    onStateChange: ({ from, to, at }) => events.emit({ type: 'state', from, to, at }),
-  });
+  const breakers = new Map<string, CircuitBreaker>();
+  let unhealthy = 0;
+  const breakerFor = (subject: string): CircuitBreaker => {
+    const shard = primary.shardOf === undefined ? '' : primary.shardOf(subject);
+    let breaker = breakers.get(shard);
+    if (breaker === undefined) {
+      breaker = createCircuitBreaker({
+        clock,
+        ...policy.breaker,
+        onStateChange: ({ from, to, at }) => {
+          events.emit({ type: 'state', from, to, at, shard });
+          if (from === 'closed') unhealthy++;
+          if (to === 'closed' && --unhealthy === 0) renewFallback();
+        },
+      });
+      // Shards are nodes: a handful. The bound only guards against a primary
+      // whose shardOf returns something unbounded.
+      if (breakers.size >= maxShards) breakers.clear();
+      breakers.set(shard, breaker);
+    }
+    return breaker;
+  };
+  /** After a full recovery, a fresh fallback store so old counts do not return in the next outage. */
+  const renewFallback = () => {
+    if (makeFallback === undefined || fallback === undefined || closed) return;
+    const stale = fallback;
+    fallback = makeFallback();
+    stale.close().catch(() => {});
+  };
   let closed = false;
 
   /**
@@ -95,6 +137,7 @@ export function withFailurePolicy(
    */
   const guarded = async <T>(
     operation: string,
+    subject: string,
     signal: AbortSignal | undefined,
     call: (options: CallOptions) => Promise<T>,
     degrade: (retryAt: number) => Promise<T>,
@@ -103,6 +146,7 @@ export function withFailurePolicy(
       events.emit({ type: 'degraded', operation, policy: policy.policy, cause, at: clock.now() });
       return degrade(retryAt);
     };
+    const breaker = breakerFor(subject);
     const admission = breaker.admit();
     if (!admission.allowed) return fail('circuit_open', admission.retryAt);
     const { permit } = admission;
@@ -148,6 +192,7 @@ export function withFailurePolicy(
     const signal = options?.signal;
     return guarded(
       operation,
+      subject,
       signal,
       (own) => primary[operation](subject, policies, cost, own),
       async (retryAt) => {
@@ -165,8 +210,15 @@ export function withFailurePolicy(
 
   return {
     get state() {
-      return breaker.state;
+      let worst: BreakerState = 'closed';
+      for (const breaker of breakers.values()) {
+        const state = breaker.state;
+        if (state === 'open') return state;
+        if (state === 'half-open') worst = state;
+      }
+      return worst;
     },
+    stateOf: (subject) => breakerFor(subject).state,
     policy,
     on: (listener) => events.add(listener),
     async check(subject, policies, cost, options) {
@@ -180,6 +232,7 @@ export function withFailurePolicy(
       const signal = options?.signal;
       await guarded(
         'refund',
+        subject,
         signal,
         (own) => primary.refund(subject, policies, cost, own),
         async () => fallback?.refund(subject, policies, cost, { signal }),
@@ -190,6 +243,7 @@ export function withFailurePolicy(
       const signal = options?.signal;
       await guarded(
         'reset',
+        subject,
         signal,
         (own) => primary.reset(subject, policies, own),
         async () => {},
@@ -204,6 +258,8 @@ export function withFailurePolicy(
     },
   };
 }
+
+const maxShards = 4096;
 
 /** Errors that say the call was wrong, not that the store is down: rethrown, never counted. */
 function isUsageError(error: unknown): boolean {

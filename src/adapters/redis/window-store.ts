@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import { InvalidOptionError } from '../../domain/config/errors.ts';
 import { choiceOption, integerOption } from '../../domain/config/validate.ts';
 import { validateCall } from '../../domain/ratelimit/arguments.ts';
@@ -14,6 +15,7 @@ import { keyPrefixOption, subjectTag, windowKey } from './keys.ts';
 import { defineScript, type RedisClient, runScriptArgv } from './script.ts';
 import { evaluateLua } from './scripts/evaluate.ts';
 import { refundLua } from './scripts/refund.ts';
+import { slotOfTag } from './slot.ts';
 
 /** Options of {@link createRedisWindowStore}. */
 export interface RedisWindowStoreOptions extends RedisConnectionOptions {
@@ -195,8 +197,19 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
     return decide(policies, outcomes);
   };
 
+  const cluster = client instanceof Cluster ? client : undefined;
   return {
     prefix,
+    ...(cluster === undefined
+      ? {}
+      : {
+          // The master that owns the subject's slot now; after a failover the
+          // promoted replica is a new shard with a fresh breaker.
+          shardOf: (subject: string) => {
+            const slot = slotOfTag(subjectTag(subject));
+            return cluster.slots[slot]?.[0] ?? `slot:${slot}`;
+          },
+        }),
     check: (subject, policies, cost, options) => evaluate(subject, policies, cost, true, options),
     peek: (subject, policies, cost, options) => evaluate(subject, policies, cost, false, options),
     async refund(subject, policies, cost, options) {

@@ -17,6 +17,8 @@ export type FailureEvent =
       readonly to: BreakerState;
       /** Clock time, epoch ms. */
       readonly at: number;
+      /** The primary's shard whose breaker changed (`''` for a store with one failure domain). */
+      readonly shard?: string | undefined;
     }
   /** A primary call failed or timed out (`StoreTimeoutError`); it counts against the breaker. */
   | {

@@ -4,6 +4,10 @@ import { windowStoreContract } from '../../contracts/window-store/index.ts';
 
 for (const policy of ['open', 'closed', 'fallback'] as const) {
   windowStoreContract(`failure policy '${policy}' over memory`, async (clock) => ({
-    store: withFailurePolicy(createMemoryWindowStore({ clock }), { policy, clock }),
+    store: withFailurePolicy(createMemoryWindowStore({ clock }), {
+      policy,
+      clock,
+      ...(policy === 'fallback' ? { fallback: () => createMemoryWindowStore({ clock }) } : {}),
+    }),
   }));
 }

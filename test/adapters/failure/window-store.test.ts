@@ -10,6 +10,7 @@ import { StoreTimeoutError, StoreUnavailableError } from '../../../src/domain/fa
 import type { FailureEvent } from '../../../src/domain/failure/events.ts';
 import type { FailureMode } from '../../../src/domain/failure/policy.ts';
 import { definePolicy } from '../../../src/domain/ratelimit/policy.ts';
+import type { WindowStore } from '../../../src/ports/window-store.ts';
 import { createSwitchableStore } from '../../support/switchable-store.ts';
 
 const unhandled: unknown[] = [];
@@ -40,6 +41,7 @@ function setup(policy: FailureMode, extra: Partial<FailurePolicyStoreOptions> = 
     timeoutMs,
     breaker: { failureThreshold: 3, cooldownMs },
     onEvent: (event) => events.push(event),
+    ...(policy === 'fallback' ? { fallback: () => createMemoryWindowStore({ clock }) } : {}),
     ...extra,
   });
   return { clock, primary, store, events };
@@ -306,13 +308,14 @@ describe('withFailurePolicy: circuit breaker', () => {
       'open>half-open',
       'half-open>closed',
     ]);
-    expect(events[5]).toEqual({ type: 'state', from: 'closed', to: 'open', at });
+    expect(events[5]).toEqual({ type: 'state', from: 'closed', to: 'open', at, shard: '' });
     expect(events[7]).toMatchObject({ cause: 'circuit_open' });
     expect(events[9]).toEqual({
       type: 'state',
       from: 'half-open',
       to: 'closed',
       at: at + cooldownMs,
+      shard: '',
     });
   });
 
@@ -463,6 +466,9 @@ describe('withFailurePolicy: options and lifecycle', () => {
       ),
     ).toBe('rateLimit.failure.fallback');
     expect(optionOf(() => withFailurePolicy(primary, {}))).toBe('failure.policy');
+    expect(optionOf(() => withFailurePolicy(primary, { policy: 'fallback' }))).toBe(
+      'failure.fallback',
+    );
     expect(optionOf(() => withFailurePolicy(null as never, { policy: 'open' }))).toBe('store');
   });
 
@@ -485,5 +491,80 @@ describe('withFailurePolicy: options and lifecycle', () => {
     await expect(store.check('a', [limit3], 1)).rejects.toMatchObject({ code: 'store_closed' });
     await expect(store.reset('a', [limit3])).rejects.toMatchObject({ code: 'store_closed' });
     expect(primary.totalCalls).toBe(0);
+  });
+});
+
+describe('withFailurePolicy: shards and recovery', () => {
+  const policies = [definePolicy({ name: 'sharded', limit: 2, window: '1h' })];
+
+  /** A switchable store whose subjects starting with `b` live on a second shard that can fail alone. */
+  function twoShards(clock: ReturnType<typeof createManualClock>) {
+    const a = createSwitchableStore(clock);
+    const b = createSwitchableStore(clock);
+    const pick = (subject: string) => (subject.startsWith('b') ? b : a);
+    const primary: WindowStore = {
+      shardOf: (subject) => (subject.startsWith('b') ? 'node-b' : 'node-a'),
+      check: (s, p, c, o) => pick(s).check(s, p, c, o),
+      peek: (s, p, c, o) => pick(s).peek(s, p, c, o),
+      refund: (s, p, c, o) => pick(s).refund(s, p, c, o),
+      reset: (s, p, o) => pick(s).reset(s, p, o),
+      close: async () => {
+        await a.close();
+        await b.close();
+      },
+    };
+    return { a, b, primary };
+  }
+
+  it('keeps one breaker per shard: a dead node does not degrade subjects on a healthy one', async () => {
+    const clock = createManualClock();
+    const { b, primary } = twoShards(clock);
+    const store = withFailurePolicy(primary, {
+      policy: 'closed',
+      clock,
+      breaker: { failureThreshold: 2, cooldownMs: 1000 },
+    });
+    b.mode = 'fail';
+    for (let i = 0; i < 3; i++) {
+      expect(await store.check('b-user', policies, 1)).toMatchObject({
+        reason: 'store_unavailable',
+      });
+    }
+    expect(store.stateOf('b-user')).toBe('open');
+    expect(store.state).toBe('open');
+    expect(store.stateOf('a-user')).toBe('closed');
+    expect(await store.check('a-user', policies, 1)).toMatchObject({
+      allowed: true,
+      degraded: false,
+    });
+    expect(b.calls.check).toBe(2);
+  });
+
+  it('starts a fresh fallback store after every recovery when given a factory', async () => {
+    const clock = createManualClock();
+    const primary = createSwitchableStore(clock);
+    let made = 0;
+    const store = withFailurePolicy(primary, {
+      policy: 'fallback',
+      clock,
+      breaker: { failureThreshold: 1, cooldownMs: 1000 },
+      fallback: () => {
+        made++;
+        return createMemoryWindowStore({ clock });
+      },
+    });
+    primary.mode = 'fail';
+    await store.check('s', policies, 1);
+    await store.check('s', policies, 1);
+    expect(await store.check('s', policies, 1)).toMatchObject({ allowed: false, degraded: true });
+    primary.mode = 'ok';
+    clock.advance(1000);
+    expect(await store.check('s', policies, 1)).toMatchObject({ allowed: true, degraded: false });
+    expect(made).toBe(2);
+    primary.mode = 'fail';
+    clock.advance(1);
+    // The second outage starts from zero: the first outage's two charges are gone.
+    expect(await store.check('s', policies, 1)).toMatchObject({ allowed: true, degraded: true });
+    expect(await store.check('s', policies, 1)).toMatchObject({ allowed: true, degraded: true });
   });
 });

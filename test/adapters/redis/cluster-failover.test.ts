@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withFailurePolicy } from '../../../src/adapters/failure/window-store.ts';
+import { createMemoryWindowStore } from '../../../src/adapters/memory/window-store.ts';
 import { subjectTag, windowKey } from '../../../src/adapters/redis/keys.ts';
 import { createRedisWindowStore } from '../../../src/adapters/redis/window-store.ts';
 import type { FailureEvent } from '../../../src/domain/failure/events.ts';
@@ -70,6 +71,7 @@ describe.runIf(available)('Redis Cluster: a master fails under load', () => {
     const events: FailureEvent[] = [];
     const store = withFailurePolicy(createRedisWindowStore({ nodes: [...cluster.nodes], prefix }), {
       policy: 'fallback',
+      fallback: () => createMemoryWindowStore(),
       timeoutMs: 100,
       breaker: { failureThreshold: 3, cooldownMs: 500 },
       onEvent: (event) => events.push(event),

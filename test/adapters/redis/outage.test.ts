@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withFailurePolicy } from '../../../src/adapters/failure/window-store.ts';
+import { createMemoryWindowStore } from '../../../src/adapters/memory/window-store.ts';
 import { createRedisWindowStore } from '../../../src/adapters/redis/window-store.ts';
 import type { FailureEvent } from '../../../src/domain/failure/events.ts';
 import type { FailureMode } from '../../../src/domain/failure/policy.ts';
@@ -54,6 +55,7 @@ describe.runIf(available)('Redis outage under load, standalone server', () => {
         createRedisWindowStore({ url: server.url, prefix: testPrefix('outage') }),
         {
           policy: mode,
+          ...(mode === 'fallback' ? { fallback: () => createMemoryWindowStore() } : {}),
           timeoutMs,
           breaker: { failureThreshold: 3, cooldownMs },
           onEvent: (event) => events.push(event),

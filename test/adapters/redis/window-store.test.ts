@@ -1,6 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectTag, windowKey } from '../../../src/adapters/redis/keys.ts';
+import { slotOfTag } from '../../../src/adapters/redis/slot.ts';
 import { createRedisWindowStore } from '../../../src/adapters/redis/window-store.ts';
 import { InvalidOptionError } from '../../../src/domain/config/errors.ts';
 import { StoreUnavailableError } from '../../../src/domain/failure/errors.ts';
@@ -145,6 +146,22 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
         const signal = AbortSignal.abort(reason);
         await expect(store.check('abort', policies, 1, { signal })).rejects.toBe(reason);
         await expect(store.reset('abort', policies, { signal })).rejects.toBe(reason);
+        await store.close();
+      });
+
+      it(`names its failure domain${isCluster ? ': the master owning the slot, as CLUSTER KEYSLOT says' : ': none on a single node'}`, async () => {
+        const store = createRedisWindowStore({ client, prefix: testPrefix('shard') });
+        if (!isCluster) {
+          expect(store.shardOf).toBeUndefined();
+          return;
+        }
+        const cluster = client as Cluster;
+        for (const subject of [...hostileSubjects, 'ip:203.0.113.7', 'user:42', '']) {
+          const key = windowKey(store.prefix, subjectTag(subject), 'p');
+          const slot = Number(await nodeCommand(allNodes[0]!, 'CLUSTER', 'KEYSLOT', key));
+          expect(slotOfTag(subjectTag(subject))).toBe(slot);
+          expect(store.shardOf!(subject)).toBe(cluster.slots[slot]![0]);
+        }
         await store.close();
       });
 
