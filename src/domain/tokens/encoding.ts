@@ -68,7 +68,8 @@ export function isBase64url(text: string): boolean {
   return true;
 }
 
-const nonAscii = /[^\x00-\x7f]/;
+// Anything above U+007F: the binary string holds a multi-byte UTF-8 sequence.
+const nonAscii = /[\u0080-\uffff]/;
 
 /**
  * Decodes a canonical base64url segment holding UTF-8 text (a JWT header or
