@@ -86,6 +86,12 @@ function pruned(states: States, now: number): { states: States; expiresAt: numbe
  * functions to all of its policies and writes the result back, so limits
  * hold across processes and survive restarts. All policies of a subject
  * live in one row (a JSON document keyed by policy name).
+ *
+ * Like the audit sink it uses the driver client MikroORM holds (the schema
+ * and migrations stay MikroORM's): on SQLite the whole read-modify-write runs
+ * synchronously in one better-sqlite3 transaction, so nothing else on that
+ * one connection can interleave with it; on PostgreSQL one pooled client
+ * carries the locked transaction and reads the server's clock.
  */
 export function createSqlWindowStore(
   database: SqlDatabase,
