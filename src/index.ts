@@ -49,6 +49,8 @@ export {
   createAnomalyMonitor,
 } from './anomaly.ts';
 export { type CreateAuditLoggerOptions, createAuditLogger } from './audit-logger.ts';
+// The composition root: createLockWatch, memoryStores, lockWatchFromEnv (client libraries loaded lazily).
+export * from './compose/index.ts';
 export {
   type AlertFields,
   type AlertPayload,
@@ -216,8 +218,10 @@ export type {
   VerifyOptions,
 } from './domain/tokens/types.ts';
 export {
+  type AccessTokenVerifier,
   type Admission,
   type BeforeLimitHook,
+  bearerToken,
   type Cost,
   createHttpPipeline,
   type DecisionHook,
@@ -225,6 +229,8 @@ export {
   type FinishEvent,
   type FinishHook,
   type Guard,
+  type GuardErrorCode,
+  type GuardFailure,
   type GuardResult,
   type HeaderOptions,
   type HttpHooks,
@@ -237,8 +243,10 @@ export {
   type LimitRule,
   type LockWatchContext,
   type Principal,
+  type RequireJwtOptions,
   type RouteRule,
   type RouteSettings,
+  requireJwt,
   type SkipList,
 } from './http/index.ts';
 export type * from './ports/index.ts';

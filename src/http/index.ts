@@ -4,6 +4,14 @@
  * `lockwatch/node`) is a thin layer over, for writing another adapter or
  * composing the pipeline once and handing it to several.
  */
+export {
+  type AccessTokenVerifier,
+  bearerToken,
+  type GuardErrorCode,
+  type GuardFailure,
+  type RequireJwtOptions,
+  requireJwt,
+} from './guards.ts';
 export { ceilSeconds, policyField, policyItem } from './headers.ts';
 export { createHttpPipeline, isHttpPipeline } from './pipeline.ts';
 export type { RefusalCode } from './replies.ts';

@@ -1,5 +1,7 @@
 import { describe } from 'vitest';
+import { auditContract } from './audit.ts';
 import { failureContract } from './failure.ts';
+import { guardContract } from './guard.ts';
 import type { AdapterFactory } from './harness.ts';
 import { hooksContract } from './hooks.ts';
 import { hostileContract } from './hostile.ts';
@@ -22,5 +24,7 @@ export function httpConformance(name: string, factory: AdapterFactory): void {
     failureContract(factory);
     hooksContract(factory);
     hostileContract(factory);
+    guardContract(factory);
+    auditContract(factory);
   });
 }
