@@ -11,6 +11,91 @@ export type GuardedOutcome<T> =
   | { readonly kind: 'error'; readonly error: unknown };
 
 /**
+ * Deadlines of calls made with one timeout on one clock. They fall due in the
+ * order the calls started, so one timer for the oldest pending call serves
+ * them all: no timer is created or cleared per call. Deadlines and callbacks
+ * sit in parallel arrays addressed by a call's sequence number, so a settled
+ * call leaves nothing behind for the collector to promote.
+ */
+class DeadlineQueue {
+  private deadlines: number[] = [];
+  private fires: ((() => void) | undefined)[] = [];
+  private head = 0;
+  private base = 0;
+  private armed = false;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+
+  constructor(clock: Clock, timeoutMs: number) {
+    this.clock = clock;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Schedules `fire` for now + timeout; returns the call's sequence number. */
+  add(fire: () => void): number {
+    const deadline = this.clock.now() + this.timeoutMs;
+    this.deadlines.push(deadline);
+    this.fires.push(fire);
+    if (!this.armed) this.arm(deadline);
+    return this.base + this.fires.length - 1;
+  }
+
+  /** The call settled: its deadline no longer matters. */
+  clear(sequence: number): void {
+    const index = sequence - this.base;
+    if (index >= this.head && index < this.fires.length) this.fires[index] = undefined;
+  }
+
+  private arm(deadline: number): void {
+    this.armed = true;
+    this.clock.schedule(deadline - this.clock.now(), this.expire);
+  }
+
+  private readonly expire = (): void => {
+    this.armed = false;
+    const now = this.clock.now();
+    const { deadlines, fires } = this;
+    while (this.head < fires.length) {
+      const fire = fires[this.head];
+      if (fire !== undefined && deadlines[this.head]! > now) break;
+      fires[this.head] = undefined;
+      this.head++;
+      fire?.();
+    }
+    if (this.head === this.fires.length) {
+      this.base += this.head;
+      this.deadlines = [];
+      this.fires = [];
+      this.head = 0;
+      return;
+    }
+    if (this.head > 1024) {
+      this.base += this.head;
+      this.deadlines = this.deadlines.slice(this.head);
+      this.fires = this.fires.slice(this.head);
+      this.head = 0;
+    }
+    this.arm(this.deadlines[this.head]!);
+  };
+}
+
+const queues = new WeakMap<Clock, Map<number, DeadlineQueue>>();
+
+function queueFor(clock: Clock, timeoutMs: number): DeadlineQueue {
+  let byTimeout = queues.get(clock);
+  if (byTimeout === undefined) {
+    byTimeout = new Map();
+    queues.set(clock, byTimeout);
+  }
+  let queue = byTimeout.get(timeoutMs);
+  if (queue === undefined) {
+    queue = new DeadlineQueue(clock, timeoutMs);
+    byTimeout.set(timeoutMs, queue);
+  }
+  return queue;
+}
+
+/**
  * Runs `call` with a signal that aborts when `signal` (the caller's) aborts
  * or when `timeoutMs` of `clock` time pass, whichever comes first. Never
  * rejects: the outcome says how it ended. A call that settles after the
@@ -30,11 +115,10 @@ export function callWithTimeout<T>(
     }
     const controller = new AbortController();
     let done = false;
-    let cancelTimer = () => {};
     const finish = (outcome: GuardedOutcome<T>) => {
       if (done) return false;
       done = true;
-      cancelTimer();
+      queue.clear(sequence);
       signal?.removeEventListener('abort', onAbort);
       resolve(outcome);
       return true;
@@ -44,7 +128,8 @@ export function callWithTimeout<T>(
       if (finish({ kind: 'aborted', reason: signal!.reason })) controller.abort(signal!.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    cancelTimer = clock.schedule(timeoutMs, () => {
+    const queue = queueFor(clock, timeoutMs);
+    const sequence = queue.add(() => {
       const error = new StoreTimeoutError(timeoutMs);
       if (finish({ kind: 'error', error })) controller.abort(error);
     });

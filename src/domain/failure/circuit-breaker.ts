@@ -110,6 +110,7 @@ export function defineBreakerSettings(
 
 interface Permit extends BreakerPermit {
   readonly generation: number;
+  settled: boolean;
 }
 
 /**
@@ -128,7 +129,6 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   let failures = 0;
   let openUntil = 0;
   let probing = false;
-  const live = new WeakSet<Permit>();
 
   const move = (to: BreakerState, now: number) => {
     const from = state;
@@ -147,7 +147,8 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   /** Takes the permit back; false when it is stale or was handed back already. */
   const settle = (permit: BreakerPermit): boolean => {
     const own = permit as Permit;
-    if (!live.delete(own)) return false;
+    if (own.settled) return false;
+    own.settled = true;
     if (own.probe && own.generation === generation) probing = false;
     return own.generation === generation;
   };
@@ -167,15 +168,17 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     },
     settings,
     admit() {
-      const now = clock.now();
-      refresh(now);
-      if (state === 'open') return { allowed: false, retryAt: openUntil };
-      if (state === 'half-open') {
-        if (probing) return { allowed: false, retryAt: now };
-        probing = true;
+      // Closed is the hot path: no clock read, one small object.
+      if (state !== 'closed') {
+        const now = clock.now();
+        refresh(now);
+        if (state === 'open') return { allowed: false, retryAt: openUntil };
+        if (state === 'half-open') {
+          if (probing) return { allowed: false, retryAt: now };
+          probing = true;
+        }
       }
-      const permit: Permit = { probe: state === 'half-open', generation };
-      live.add(permit);
+      const permit: Permit = { probe: state === 'half-open', generation, settled: false };
       return { allowed: true, permit };
     },
     succeeded(permit) {

@@ -198,10 +198,14 @@ describe('withFailurePolicy: timeout', () => {
     expect(call.value).toMatchObject({ reason: 'store_unavailable' });
   });
 
-  it('cancels its timer when the primary answers', async () => {
-    const { clock, store } = setup('open');
-    await store.check('a', [limit3], 1);
+  it('keeps one timer for all calls, not one per call, and it fires harmlessly', async () => {
+    const { clock, store, events } = setup('open');
+    for (let i = 0; i < 100; i++) await store.check(`a${i}`, [limit3], 1);
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(timeoutMs);
     expect(clock.pendingTimers).toBe(0);
+    expect(events).toEqual([]);
+    expect(store.state).toBe('closed');
   });
 
   it('a call that times out and rejects later, ignoring the abort, is caught', async () => {
