@@ -4,6 +4,7 @@ import {
 } from './adapters/failure/window-store.ts';
 import { createMemoryWindowStore } from './adapters/memory/window-store.ts';
 import { InvalidOptionError } from './domain/config/errors.ts';
+import type { FailureEvent } from './domain/failure/events.ts';
 import type { KeyFunction } from './domain/ratelimit/keys.ts';
 import { type RateLimiter, rateLimiterFromParts } from './domain/ratelimit/limiter.ts';
 import { definePolicies, type PolicyOptions, validateCost } from './domain/ratelimit/policy.ts';
@@ -31,6 +32,11 @@ export interface RateLimiterOptions<R> {
   readonly failure?: Omit<FailurePolicyStoreOptions, 'clock' | 'path'> | false | undefined;
   /** Time source of the default memory store and of the failure policy. */
   readonly clock?: Clock | undefined;
+  /**
+   * Where circuit-breaker state changes are logged (one line per change, never
+   * per request); `console` by default, `false` for silence.
+   */
+  readonly logger?: { warn(message: string): void } | false | undefined;
 }
 
 /**
@@ -63,8 +69,24 @@ export function createRateLimiter<R = unknown>(options: RateLimiterOptions<R>): 
     chosen.policy === 'fallback'
       ? (chosen.fallback ?? (() => createMemoryWindowStore({ clock })))
       : chosen.fallback;
+  const logger = options.logger === undefined ? console : options.logger;
+  const userListener = chosen.onEvent;
+  const onEvent = (event: FailureEvent) => {
+    if (logger !== false && event.type === 'state') {
+      const shard = event.shard ? ` (shard ${event.shard})` : '';
+      logger.warn(`lockwatch: rate-limit store breaker ${event.from} -> ${event.to}${shard}`);
+    }
+    userListener?.(event);
+  };
   const store = wrap
-    ? withFailurePolicy(base, { policy: 'open', ...chosen, fallback, clock, path: 'failure' })
+    ? withFailurePolicy(base, {
+        policy: 'open',
+        ...chosen,
+        fallback,
+        onEvent,
+        clock,
+        path: 'failure',
+      })
     : base;
   return rateLimiterFromParts({ store, policies, key: options.key, cost, ownsStore });
 }

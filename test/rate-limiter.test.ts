@@ -86,12 +86,21 @@ describe('createRateLimiter', () => {
     const clock = createManualClock();
     const store = createSwitchableStore(clock);
     const policies = [{ name: 'api', limit: 5, window: '1m' }];
-    const guarded = createRateLimiter({ store, clock, policies });
+    const logged: string[] = [];
+    const guarded = createRateLimiter({
+      store,
+      clock,
+      policies,
+      logger: { warn: (line) => logged.push(line) },
+    });
     store.mode = 'hang';
     const pending = guarded.check('s');
     clock.advance(100);
     expect(await pending).toMatchObject({ allowed: true, degraded: true });
     store.mode = 'fail';
+    for (let i = 0; i < 5; i++) await guarded.check('s');
+    // One line per breaker state change, none per request.
+    expect(logged).toEqual(['lockwatch: rate-limit store breaker closed -> open']);
     const bare = createRateLimiter({ store, clock, policies, failure: false });
     await expect(bare.check('s')).rejects.toMatchObject({ code: 'store_unavailable' });
     const fallback = createRateLimiter({ store, clock, policies, failure: { policy: 'fallback' } });
