@@ -1,10 +1,12 @@
 import { describe } from 'vitest';
 import { badArgumentsContract } from './bad-arguments.ts';
+import { fixedWindowContract } from './fixed-window.ts';
 import { gcraContract } from './gcra.ts';
 import type { WindowStoreFactory } from './harness.ts';
 import { lifecycleContract } from './lifecycle.ts';
 import { multiPolicyContract } from './multi-policy.ts';
-import { windowsContract } from './windows.ts';
+import { slidingLogContract } from './sliding-log.ts';
+import { slidingWindowContract } from './sliding-window.ts';
 
 export type { WindowStoreFactory, WindowStoreHarness } from './harness.ts';
 export { uniqueSubject } from './harness.ts';
@@ -17,7 +19,9 @@ export { uniqueSubject } from './harness.ts';
 export function windowStoreContract(name: string, create: WindowStoreFactory): void {
   describe(`WindowStore contract: ${name}`, () => {
     gcraContract(create);
-    windowsContract(create);
+    fixedWindowContract(create);
+    slidingWindowContract(create);
+    slidingLogContract(create);
     multiPolicyContract(create);
     lifecycleContract(create);
     badArgumentsContract(create);
