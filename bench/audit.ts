@@ -62,9 +62,9 @@ const entries: AuditEntry[] = Array.from({ length: total }, (_, i) => ({
 }));
 
 /** Records with fresh ids for a candidate that takes finished records (the logger makes its own). */
-function records(): AuditRecord[] {
+function records(from: number, to: number): AuditRecord[] {
   const nextId = createUuidV7Generator();
-  return entries.map((e) => ({
+  return entries.slice(from, to).map((e) => ({
     id: nextId(e.timestamp!),
     timestamp: e.timestamp!,
     requestId: e.requestId,
@@ -95,37 +95,44 @@ const row = (r: AuditRecord) => [
 
 interface WriteCandidate {
   readonly name: string;
-  /** Writes all records; the timer runs around this call only. */
-  run(): Promise<void>;
+  /** Writes entries[from, to); the timer runs around this call only. */
+  run(from: number, to: number): Promise<void>;
 }
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
+/** Records are written in chunks of this many, every candidate in turn, so a change of machine load hits all alike. */
+const chunk = 10_000;
+
 async function compareWrites(title: string, db: SqlDatabase, candidates: WriteCandidate[]) {
-  const clear = () => db.orm.em.fork().getConnection().execute('delete from lockwatch_audit_log');
+  const conn = () => db.orm.em.fork().getConnection();
   const samples = new Map(candidates.map((c) => [c.name, [] as number[]]));
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? candidates : [...candidates].reverse();
-    for (const candidate of order) {
-      await clear();
-      if (db.engine === 'postgresql')
-        await db.orm.em.fork().getConnection().execute('vacuum lockwatch_audit_log');
-      const started = performance.now();
-      await candidate.run();
-      const seconds = (performance.now() - started) / 1000;
-      const [counted] = await db.orm.em
-        .fork()
-        .getConnection()
-        .execute<{ n: number | string }[]>('select count(*) as n from lockwatch_audit_log');
-      if (Number(counted!.n) !== total)
-        throw new Error(`${candidate.name} wrote ${counted!.n} rows, not ${total}`);
-      samples.get(candidate.name)!.push(total / seconds);
+    await conn().execute('delete from lockwatch_audit_log');
+    if (db.engine === 'postgresql') await conn().execute('vacuum lockwatch_audit_log');
+    else if (db.native.kind === 'sqlite') db.native.db.pragma('wal_checkpoint(TRUNCATE)');
+    const spent = new Map(candidates.map((c) => [c.name, 0]));
+    for (let from = 0, step = 0; from < total; from += chunk, step++) {
+      const to = Math.min(total, from + chunk);
+      const order = (round + step) % 2 === 0 ? candidates : [...candidates].reverse();
+      for (const candidate of order) {
+        const started = performance.now();
+        await candidate.run(from, to);
+        spent.set(candidate.name, spent.get(candidate.name)! + performance.now() - started);
+      }
     }
+    const [counted] = await conn().execute<{ n: number | string }[]>(
+      'select count(*) as n from lockwatch_audit_log',
+    );
+    if (Number(counted!.n) !== total * candidates.length) {
+      throw new Error(`wrote ${counted!.n} rows, not ${total * candidates.length}`);
+    }
+    for (const c of candidates) samples.get(c.name)!.push((total / spent.get(c.name)!) * 1000);
   }
   const base = median(samples.get(candidates[0]!.name)!);
   console.log(
-    `\n### ${title}: ${total.toLocaleString('en-US')} records per run, median of ${rounds}\n`,
+    `\n### ${title}: ${total.toLocaleString('en-US')} records per candidate per round, in turns of ${chunk.toLocaleString('en-US')}, median of ${rounds} rounds\n`,
   );
   console.log(`| candidate | rows/s (median) | ratio to ${candidates[0]!.name} |`);
   console.log('| --- | ---: | ---: |');
@@ -144,7 +151,7 @@ function loggerCandidate(db: SqlDatabase, size = batch): WriteCandidate {
   const name = `AuditLogger + SqlAuditSink (batches of ${size})`;
   return {
     name,
-    async run() {
+    async run(from, to) {
       const sink = createSqlAuditSink(db);
       let longest = 0;
       const logger = createAuditLogger({
@@ -159,9 +166,9 @@ function loggerCandidate(db: SqlDatabase, size = batch): WriteCandidate {
         batchSize: size,
         maxQueue: total,
       });
-      for (const entry of entries) logger.log(entry);
+      for (let i = from; i < to; i++) logger.log(entries[i]!);
       const stats = await logger.close();
-      if (stats.written !== total) throw new Error(`logger wrote ${stats.written}`);
+      if (stats.written !== to - from) throw new Error(`logger wrote ${stats.written}`);
       longestWrite.set(name, Math.max(longestWrite.get(name) ?? 0, longest));
     },
   };
@@ -170,8 +177,8 @@ function loggerCandidate(db: SqlDatabase, size = batch): WriteCandidate {
 function mikroCandidate(db: SqlDatabase): WriteCandidate {
   return {
     name: `MikroORM em.insertMany (batches of ${batch})`,
-    async run() {
-      const data = records();
+    async run(from, to) {
+      const data = records(from, to);
       for (let i = 0; i < data.length; i += batch) {
         await db.orm.em.fork().insertMany(AuditLogEntry, data.slice(i, i + batch) as never);
       }
@@ -195,15 +202,15 @@ async function sqliteWrites(dir: string) {
   await compareWrites('SQLite file (WAL, synchronous NORMAL)', db, [
     {
       name: `raw better-sqlite3, prepared insert, one transaction per ${batch}`,
-      async run() {
-        const data = records();
+      async run(from, to) {
+        const data = records(from, to);
         for (let i = 0; i < data.length; i += batch) many(data.slice(i, i + batch));
       },
     },
     {
-      name: 'raw better-sqlite3, prepared insert, one transaction for all',
-      async run() {
-        many(records());
+      name: `raw better-sqlite3, prepared insert, one transaction per ${chunk.toLocaleString('en-US')}`,
+      async run(from, to) {
+        many(records(from, to));
       },
     },
     loggerCandidate(db),
@@ -240,8 +247,8 @@ async function postgresWrites(url: string) {
   await compareWrites('PostgreSQL 15 (localhost)', db, [
     {
       name: `raw pg, unnest insert per ${batch}`,
-      async run() {
-        const data = records();
+      async run(from, to) {
+        const data = records(from, to);
         for (let i = 0; i < data.length; i += batch) {
           await pool.query({
             name: 'bench_unnest',
@@ -253,8 +260,8 @@ async function postgresWrites(url: string) {
     },
     {
       name: `raw pg, multi-row VALUES insert per ${batch}`,
-      async run() {
-        const data = records();
+      async run(from, to) {
+        const data = records(from, to);
         for (let i = 0; i < data.length; i += batch) {
           const slice = data.slice(i, i + batch);
           const text = slice.length === batch ? multiRow : valuesSql(slice.length);
