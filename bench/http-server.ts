@@ -1,0 +1,115 @@
+/**
+ * One server of bench/http.ts, in its own process: `node bench/http-server.ts
+ * <fastify|express> <bare|lockwatch|peer> <memory|redis> <sqlite file>`. Prints
+ * `port <n>` once listening; exits on SIGTERM. LockWatch runs composed as an
+ * application would use it: `createLockWatch` with the seed's burst detector
+ * and the audit log on a SQLite file (batched off the request path).
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+
+const [framework, variant, storeKind, auditFile] = process.argv.slice(2) as [
+  'fastify' | 'express',
+  'bare' | 'lockwatch' | 'peer',
+  'memory' | 'redis',
+  string,
+];
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `lwbench-http:${process.pid}`;
+// High enough that nothing is refused: every limiter runs its counting path on every request.
+const limit = 1_000_000_000;
+const closers: (() => Promise<unknown>)[] = [];
+
+async function composed() {
+  const { createLockWatch, createMemoryWindowStore, createMemoryAlertSink } = await import(
+    '../src/index.ts'
+  );
+  const sql = await import('../src/adapters/sql/index.ts');
+  const database = await sql.openSqlDatabase({ url: `sqlite:${auditFile}` });
+  closers.push(() => database.close());
+  let window: import('../src/index.ts').WindowStore;
+  if (storeKind === 'redis') {
+    const { createRedisWindowStore } = await import('../src/adapters/redis/index.ts');
+    window = createRedisWindowStore({ url: redisUrl, prefix });
+  } else window = createMemoryWindowStore();
+  const lw = await createLockWatch({
+    stores: { window, audit: sql.createSqlAuditSink(database), alerts: createMemoryAlertSink() },
+    rateLimit: { limit, window: '60s' },
+    // The seed's burst detector (more than 50 in 10 s, exact sliding log) and the audit log: on.
+  });
+  closers.unshift(() => lw.close().then(() => window.close()));
+  return lw;
+}
+
+let close: () => Promise<void>;
+let port: number;
+if (framework === 'fastify') {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify();
+  if (variant === 'lockwatch') {
+    const { fastifyLockWatch } = await import('../src/http/fastify.ts');
+    const lw = await composed();
+    await app.register(fastifyLockWatch, { pipeline: lw.pipeline });
+  } else if (variant === 'peer') {
+    const { default: rateLimit } = await import('@fastify/rate-limit');
+    if (storeKind === 'redis') {
+      const redis = new Redis(redisUrl);
+      closers.push(() => redis.quit());
+      await app.register(rateLimit, {
+        max: limit,
+        timeWindow: 60_000,
+        redis,
+        nameSpace: `${prefix}:`,
+      });
+    } else await app.register(rateLimit, { max: limit, timeWindow: 60_000 });
+  }
+  app.get('/hello', async () => ({ hello: 'world' }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  port = (app.server.address() as AddressInfo).port;
+  close = () => app.close();
+} else {
+  const { default: express } = await import('express');
+  const app = express();
+  if (variant === 'lockwatch') {
+    const { expressLockWatch } = await import('../src/http/express.ts');
+    const lw = await composed();
+    app.use(expressLockWatch(lw.pipeline));
+  } else if (variant === 'peer') {
+    const { rateLimit } = await import('express-rate-limit');
+    if (storeKind === 'redis') {
+      const { RedisStore } = await import('rate-limit-redis');
+      const redis = new Redis(redisUrl);
+      closers.push(() => redis.quit());
+      app.use(
+        rateLimit({
+          limit,
+          windowMs: 60_000,
+          standardHeaders: 'draft-8',
+          store: new RedisStore({
+            prefix: `${prefix}:`,
+            sendCommand: (command: string, ...args: string[]) =>
+              redis.call(command, ...args) as Promise<number>,
+          }),
+        }),
+      );
+    } else app.use(rateLimit({ limit, windowMs: 60_000, standardHeaders: 'draft-8' }));
+  }
+  app.get('/hello', (_req, res) => {
+    res.json({ hello: 'world' });
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  port = (server.address() as AddressInfo).port;
+  close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+}
+process.stdout.write(`port ${port}\n`);
+process.once('SIGTERM', async () => {
+  await close();
+  for (const closer of closers) await closer();
+  process.exit(0);
+});

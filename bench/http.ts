@@ -1,0 +1,208 @@
+/**
+ * HTTP throughput with autocannon on loopback, side by side in one run:
+ * bare Fastify, Fastify + LockWatch, Fastify + @fastify/rate-limit on memory
+ * and on Redis; bare Express, Express + LockWatch, Express +
+ * express-rate-limit (memory, and rate-limit-redis). LockWatch runs as
+ * `createLockWatch` composes it: per-IP limit, the seed's burst detector in
+ * the same store call, and the audit log on a SQLite file. Each server is
+ * its own process (one core for it, one for autocannon on this 2-core
+ * machine); candidates run in interleaved rounds and the report gives the
+ * median req/s and the ratio to the bare framework.
+ *
+ * Run: node bench/http.ts [--rounds 3] [--duration 5] [--connections 64] [--only name,...]
+ *      node bench/http.ts --profile fastify-lockwatch-memory   (CPU profile into .prof/)
+ * Redis at REDIS_URL (default redis://127.0.0.1:6379).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '64' },
+    only: { type: 'string' },
+    profile: { type: 'string' },
+  },
+});
+const rounds = Number(values.rounds);
+const duration = Number(values.duration);
+const connections = Number(values.connections);
+
+type Framework = 'fastify' | 'express';
+type Variant = 'bare' | 'lockwatch' | 'peer';
+type Store = 'memory' | 'redis';
+
+interface Candidate {
+  readonly name: string;
+  readonly label: string;
+  readonly framework: Framework;
+  readonly variant: Variant;
+  readonly store: Store;
+}
+
+const peerName = { fastify: '@fastify/rate-limit', express: 'express-rate-limit' };
+const candidates: Candidate[] = [];
+for (const framework of ['fastify', 'express'] as const) {
+  const title = framework === 'fastify' ? 'Fastify' : 'Express';
+  candidates.push({
+    name: `${framework}-bare`,
+    label: `bare ${title}`,
+    framework,
+    variant: 'bare',
+    store: 'memory',
+  });
+  for (const store of ['memory', 'redis'] as const) {
+    candidates.push({
+      name: `${framework}-lockwatch-${store}`,
+      label: `${title} + LockWatch (${store})`,
+      framework,
+      variant: 'lockwatch',
+      store,
+    });
+    const peer =
+      framework === 'express' && store === 'redis'
+        ? 'express-rate-limit + rate-limit-redis'
+        : `${peerName[framework]} (${store})`;
+    candidates.push({
+      name: `${framework}-peer-${store}`,
+      label: `${title} + ${peer}`,
+      framework,
+      variant: 'peer',
+      store,
+    });
+  }
+}
+
+const work = mkdtempSync(join(tmpdir(), 'lockwatch-bench-http-'));
+const server = new URL('./http-server.ts', import.meta.url).pathname;
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly url: string;
+}
+
+async function start(candidate: Candidate, flags: string[] = []): Promise<Running> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...flags,
+      server,
+      candidate.framework,
+      candidate.variant,
+      candidate.store,
+      join(work, `${candidate.name}.db`),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /port (\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${candidate.name} exited with ${code}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}/hello` };
+}
+
+async function stop(running: Running): Promise<void> {
+  const exited = once(running.child, 'exit');
+  running.child.kill('SIGTERM');
+  await exited;
+}
+
+async function load(url: string, seconds: number): Promise<number> {
+  const result = await autocannon({ url, connections, pipelining: 1, duration: seconds });
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+    throw new Error(
+      `${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  }
+  return result.requests.total / seconds;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+if (values.profile !== undefined) {
+  const candidate = candidates.find((c) => c.name === values.profile);
+  if (candidate === undefined)
+    throw new Error(
+      `no candidate ${values.profile}; one of ${candidates.map((c) => c.name).join(', ')}`,
+    );
+  const running = await start(candidate, ['--cpu-prof', '--cpu-prof-dir', '.prof']);
+  await load(running.url, 2);
+  const rate = await load(running.url, duration);
+  await stop(running);
+  console.log(`${candidate.label}: ${Math.round(rate)} req/s; profile written to .prof/`);
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
+
+const only = values.only?.split(',');
+const chosen =
+  only === undefined ? candidates : candidates.filter((c) => only.some((o) => c.name.includes(o)));
+const running = new Map<string, Running>();
+for (const candidate of chosen) running.set(candidate.name, await start(candidate));
+const samples = new Map<string, number[]>(chosen.map((c) => [c.name, []]));
+try {
+  for (const candidate of chosen) await load(running.get(candidate.name)!.url, 2); // warm-up: JIT, connections, Redis scripts
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? chosen : [...chosen].reverse();
+    for (const candidate of order) {
+      const rate = await load(running.get(candidate.name)!.url, duration);
+      samples.get(candidate.name)!.push(rate);
+      process.stderr.write(
+        `round ${round + 1}/${rounds} ${candidate.label}: ${Math.round(rate)} req/s\n`,
+      );
+    }
+  }
+} finally {
+  for (const run of running.values()) await stop(run);
+  rmSync(work, { recursive: true, force: true });
+}
+
+const rate = (name: string) => (samples.has(name) ? median(samples.get(name)!) : undefined);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+console.log(
+  `### HTTP, autocannon ${connections} connections, ${rounds} rounds of ${duration} s, median req/s\n`,
+);
+const verdicts: string[] = [];
+for (const framework of ['fastify', 'express'] as const) {
+  const bare = rate(`${framework}-bare`);
+  if (bare === undefined) continue;
+  console.log(`| ${framework === 'fastify' ? 'Fastify' : 'Express'} | req/s | ratio to bare |`);
+  console.log('| --- | ---: | ---: |');
+  console.log(
+    `| ${candidates.find((c) => c.name === `${framework}-bare`)!.label} | ${fmt(bare)} | 1.00 |`,
+  );
+  for (const store of ['memory', 'redis'] as const) {
+    const ours = rate(`${framework}-lockwatch-${store}`);
+    const peer = rate(`${framework}-peer-${store}`);
+    for (const [name, value] of [
+      [`${framework}-lockwatch-${store}`, ours],
+      [`${framework}-peer-${store}`, peer],
+    ] as const) {
+      if (value === undefined) continue;
+      console.log(
+        `| ${candidates.find((c) => c.name === name)!.label} | ${fmt(value)} | ${(value / bare).toFixed(2)} |`,
+      );
+    }
+    if (ours !== undefined && peer !== undefined) {
+      verdicts.push(
+        `${framework} ${store}: LockWatch ${(ours / bare).toFixed(2)} of bare vs peer ${(peer / bare).toFixed(2)} → ${ours > peer ? 'ahead' : 'BEHIND'}${store === 'memory' ? `; target 0.90: ${ours / bare >= 0.9 ? 'met' : 'MISSED'}` : ''}`,
+      );
+    }
+  }
+  console.log('');
+}
+for (const verdict of verdicts) console.log(`- ${verdict}`);
