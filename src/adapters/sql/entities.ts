@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { tokenEntities } from './token-entities.ts';
 
 /**
  * One request in the audit log (`lockwatch_audit_log`). Times are integer
@@ -61,4 +62,4 @@ export const WindowStateEntry = defineEntity({
 });
 
 /** Every entity of LockWatch's SQL schema; add them to a MikroORM instance you pass in. */
-export const lockwatchEntities = [AuditLogEntry, WindowStateEntry] as const;
+export const lockwatchEntities = [AuditLogEntry, WindowStateEntry, ...tokenEntities] as const;

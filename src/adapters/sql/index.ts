@@ -1,5 +1,5 @@
 /**
- * `lockwatch/sql`: the audit log and a rate-limit WindowStore on SQLite or
+ * `lockwatch/sql`: the audit log, a rate-limit WindowStore and a TokenStore on SQLite or
  * PostgreSQL through MikroORM 7 (optional peer dependencies, loaded only
  * through this entry point). See docs/audit.md.
  */
@@ -35,6 +35,13 @@ export { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.t
 export { SqlDriverMissingError, SqlSchemaError } from './errors.ts';
 export { type MigrationEntry, migrationsOf } from './migrations/index.ts';
 export type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
+export {
+  SessionEntry,
+  TokenMarkEntry,
+  tokenEntities,
+  UserCutoffEntry,
+} from './token-entities.ts';
+export { createSqlTokenStore, type SqlTokenStore } from './token-store.ts';
 export {
   createSqlWindowStore,
   type SqlWindowStore,

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../config/errors.ts';
 import { TokenExpiredError, TokenInvalidError, TokenNotYetValidError } from './errors.ts';
+import { isStorableText } from './store-arguments.ts';
 
 /** Largest NumericDate accepted: 9999-12-31T23:59:59Z. */
 export const maxNumericDate = 253_402_300_799;
@@ -66,7 +67,12 @@ export function stringClaim(
 ): string | undefined {
   const value = payload[name];
   if (value === undefined && !required) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > maxClaimLength) {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > maxClaimLength ||
+    !isStorableText(value)
+  ) {
     throw new TokenInvalidError(`claim.${name}`);
   }
   return value;

@@ -14,6 +14,7 @@ import {
   type PurposeOptions,
 } from './purposes.ts';
 import { deriveKey, type SecretInput, secretsOption } from './secrets.ts';
+import { isStorableText } from './store-arguments.ts';
 import type { ClaimValidator } from './types.ts';
 
 /** Session-manager options that concern tokens (the store and failure policy are wired around them). */
@@ -90,8 +91,17 @@ export interface SessionManagerParts {
 
 /** Validates a string option of 1 to {@link maxClaimLength} characters. */
 export function textOption(option: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > maxClaimLength) {
-    throw new InvalidOptionError(option, value, `a string of 1 to ${maxClaimLength} characters`);
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > maxClaimLength ||
+    !isStorableText(value)
+  ) {
+    throw new InvalidOptionError(
+      option,
+      value,
+      `a string of 1 to ${maxClaimLength} characters without NUL or unpaired surrogates`,
+    );
   }
   return value;
 }

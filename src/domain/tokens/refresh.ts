@@ -9,6 +9,7 @@ import {
 } from './encoding.ts';
 import { TokenInvalidError, TokenWrongPurposeError } from './errors.ts';
 import { hmac, randomId } from './secrets.ts';
+import { isStorableText } from './store-arguments.ts';
 
 /**
  * A refresh token: `lwr1.<user>.<sid>.<family>.<secret>`, all base64url.
@@ -97,7 +98,12 @@ export function parseRefresh(token: unknown): RefreshParts {
   }
   const userBytes = user.length === 0 ? undefined : decodeBase64url(user);
   const userId = userBytes === undefined ? undefined : decodeUtf8(userBytes);
-  if (userId === undefined || userId.length === 0 || userId.length > maxClaimLength) {
+  if (
+    userId === undefined ||
+    userId.length === 0 ||
+    userId.length > maxClaimLength ||
+    !isStorableText(userId)
+  ) {
     throw new TokenInvalidError('refresh.user');
   }
   return { userId, sessionId, family, secret };

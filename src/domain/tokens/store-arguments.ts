@@ -4,10 +4,29 @@ import { InvalidOptionError } from '../config/errors.ts';
 /** Longest identifier (user id, session id, jti) a token store accepts, characters. */
 export const maxStoreIdLength = 256;
 
-/** Throws unless `value` is a string of 1 to {@link maxStoreIdLength} characters. */
+// NUL and unpaired surrogates: text no SQL database stores faithfully (PostgreSQL refuses both).
+const unstorable = new RegExp(
+  `${String.fromCharCode(0)}|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]`,
+);
+
+/** True when every store can keep `text` as it is: no NUL, no unpaired surrogate. */
+export function isStorableText(text: string): boolean {
+  return !unstorable.test(text);
+}
+
+/** Throws unless `value` is storable text (see {@link isStorableText}) of 1 to {@link maxStoreIdLength} characters. */
 export function validateStoreId(option: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > maxStoreIdLength) {
-    throw new InvalidOptionError(option, value, `a string of 1 to ${maxStoreIdLength} characters`);
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > maxStoreIdLength ||
+    !isStorableText(value)
+  ) {
+    throw new InvalidOptionError(
+      option,
+      value,
+      `a string of 1 to ${maxStoreIdLength} characters without NUL or unpaired surrogates`,
+    );
   }
 }
 

@@ -10,6 +10,7 @@ import { createSqlAuditSink } from '../../../src/adapters/sql/audit-sink.ts';
 import { parseDatabaseUrl } from '../../../src/adapters/sql/config.ts';
 import { openSqlDatabase } from '../../../src/adapters/sql/database.ts';
 import { SqlSchemaError } from '../../../src/adapters/sql/errors.ts';
+import { migrationsOf } from '../../../src/adapters/sql/migrations/index.ts';
 import { InvalidOptionError } from '../../../src/domain/config/errors.ts';
 import { auditRecord } from '../../contracts/audit/index.ts';
 import { createTempDatabase, postgresService } from '../../support/postgres.ts';
@@ -103,7 +104,7 @@ describe('SQLite database', () => {
     const checked = await openSqlDatabase({ url, migrate: 'check' }).catch((e: unknown) => e);
     expect(checked).toBeInstanceOf(SqlSchemaError);
     expect((checked as Error).message).toMatch(
-      /1 migration\(s\) pending.*npx lockwatch migrate up/,
+      /\d+ migration\(s\) pending.*npx lockwatch migrate up/,
     );
     const auto = await openSqlDatabase({ url });
     expect(await auto.migrationStatus()).toMatchObject({ pending: [] });
@@ -146,18 +147,19 @@ describe.runIf(pg.available)(`PostgreSQL database${pg.note}`, () => {
     const temp = await createTempDatabase(postgresService().url!);
     try {
       const db = await openSqlDatabase({ url: temp.url, migrate: 'off' });
-      expect((await db.migrationStatus()).pending).toHaveLength(1);
+      const count = migrationsOf('postgresql').length;
+      expect((await db.migrationStatus()).pending).toHaveLength(count);
       await expect(db.assertMigrated()).rejects.toBeInstanceOf(SqlSchemaError);
-      expect(await db.migrateUp()).toHaveLength(1);
+      expect(await db.migrateUp()).toHaveLength(count);
       expect(await db.migrationStatus()).toMatchObject({ pending: [] });
       await createSqlAuditSink(db).write([auditRecord(3)]);
-      expect(await db.migrateDown()).toHaveLength(1);
+      expect(await db.migrateDown({ all: true })).toHaveLength(count);
       expect((await db.migrationStatus()).executed).toEqual([]);
       const gone = await createSqlAuditReader(db)
         .query({})
         .catch((e: unknown) => e);
       expect(gone).toBeInstanceOf(SqlSchemaError);
-      expect(await db.migrateUp()).toHaveLength(1);
+      expect(await db.migrateUp()).toHaveLength(count);
       expect((await createSqlAuditReader(db).query({})).records).toEqual([]);
       await db.close();
       // The default on PostgreSQL is to check, not to migrate.

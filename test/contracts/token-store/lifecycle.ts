@@ -40,6 +40,11 @@ export function lifecycleContract(create: TokenStoreFactory): void {
         await code(ctx.store.createSession(sessionAt('u', now, { expiresAt: Number.NaN }))),
       ).toBe('invalid_option');
       expect(await code(ctx.store.denyJti('u', '', now + 1, now))).toBe('invalid_option');
+      // Text no SQL database keeps faithfully: NUL, unpaired surrogates.
+      expect(await code(ctx.store.createSession(sessionAt('a\u0000b', now)))).toBe(
+        'invalid_option',
+      );
+      expect(await code(ctx.store.denyJti('u\ud800', 'j', now + 1, now))).toBe('invalid_option');
       expect(await code(ctx.store.consumeOnce('', 'x', now + 1, now))).toBe('invalid_option');
       expect(await code(ctx.store.setUserCutoff('u', -1, now, now))).toBe('invalid_option');
     });

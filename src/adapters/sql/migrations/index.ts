@@ -1,6 +1,8 @@
 import type { Migration } from '@mikro-orm/migrations';
 import { Migration20261129143031_init as PostgresInit } from './postgresql/Migration20261129143031_init.ts';
+import { Migration20261129145729_tokens as PostgresTokens } from './postgresql/Migration20261129145729_tokens.ts';
 import { Migration20261129143031_init as SqliteInit } from './sqlite/Migration20261129143031_init.ts';
+import { Migration20261129145729_tokens as SqliteTokens } from './sqlite/Migration20261129145729_tokens.ts';
 
 /** A migration class as MikroORM's migrator takes it in `migrationsList`. */
 export interface MigrationEntry {
@@ -18,6 +20,6 @@ export interface MigrationEntry {
  * and the TypeScript sources (tests) run the same list with no file lookup.
  */
 export function migrationsOf(engine: 'sqlite' | 'postgresql'): MigrationEntry[] {
-  const list = engine === 'sqlite' ? [SqliteInit] : [PostgresInit];
+  const list = engine === 'sqlite' ? [SqliteInit, SqliteTokens] : [PostgresInit, PostgresTokens];
   return list.map((migration) => ({ name: migration.name, class: migration }));
 }

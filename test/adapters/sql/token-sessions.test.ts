@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { createSqlTokenStore } from '../../../src/adapters/sql/token-store.ts';
+import { codeOf, testManager } from '../../domain/tokens/support.ts';
+import {
+  postgresAvailable,
+  postgresTarget,
+  type SqlTargetFixture,
+  sqliteTarget,
+  useDatabase,
+} from './harness.ts';
+
+/** Session managers on SQL: 50 refreshes of one refresh token at once. */
+function run(target: SqlTargetFixture) {
+  const holder = useDatabase(target);
+
+  it('50 parallel refreshes of one token: exactly one succeeds, reuse is detected, the family is revoked', async () => {
+    const { manager } = await testManager({
+      store: createSqlTokenStore(holder.db),
+      failure: { timeoutMs: 5000 },
+    });
+    const pair = await manager.issue('racer');
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => manager.refresh(pair.refreshToken)),
+    );
+    const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const codes = results.flatMap((r) =>
+      r.status === 'rejected' ? [(r.reason as { code: string }).code] : [],
+    );
+    expect(won).toHaveLength(1);
+    expect(codes).toEqual(Array(49).fill('refresh_reused'));
+    expect(await codeOf(manager.refresh(won[0]!.refreshToken))).toBe('refresh_reused');
+    expect(await codeOf(manager.verify(won[0]!.accessToken))).toBe('token_revoked');
+  });
+
+  it('50 parallel refreshes inside a grace period: all get the same new pair', async () => {
+    const { manager } = await testManager({
+      store: createSqlTokenStore(holder.db),
+      refreshGrace: '5s',
+      failure: { timeoutMs: 5000 },
+    });
+    const pair = await manager.issue('racer-grace');
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => manager.refresh(pair.refreshToken)),
+    );
+    expect(new Set(results.map((r) => r.refreshToken)).size).toBe(1);
+    await manager.verify((await manager.refresh(results[0]!.refreshToken)).accessToken);
+  });
+
+  it('expired rows are purged; live ones stay', async () => {
+    const store = createSqlTokenStore(holder.db);
+    const { manager, clock } = await testManager({
+      store,
+      accessTokenTtl: '1m',
+      refreshTokenTtl: '1h',
+    });
+    const old = await manager.issue('purge-user');
+    await manager.revokeAccessToken((await manager.verify(old.accessToken)).claims);
+    clock.advance(2 * 3_600_000);
+    const fresh = await manager.issue('purge-user');
+    expect(await store.purgeExpired(clock.now())).toBeGreaterThanOrEqual(2);
+    expect((await manager.listSessions('purge-user')).map((s) => s.id)).toEqual([fresh.sessionId]);
+  });
+}
+
+describe('SQLite', () => run(sqliteTarget()));
+
+const pg = postgresAvailable();
+describe.runIf(pg.available)(`PostgreSQL${pg.note}`, () => run(postgresTarget()));
