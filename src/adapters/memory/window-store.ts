@@ -26,7 +26,7 @@ export interface MemoryWindowStoreOptions {
    * When the store is full, empty subjects go first regardless.
    */
   readonly idleMs?: Duration | undefined;
-  /** Subjects sampled to choose one to evict when full: 1 to 1,000; 16 by default. */
+  /** Subjects sampled when full; the least used quarter of them is evicted: 1 to 1,000; 32 by default. */
   readonly evictionSample?: number | undefined;
 }
 
@@ -57,7 +57,7 @@ interface Slot {
  * lookup per check, whatever the number of policies). There is no timer per
  * key: expired state reads as empty and an incremental sweep drops subjects
  * idle for `idleMs`. When the store is full it evicts, among a rotating
- * sample, the subject using the least of its capacity right now (computed
+ * sample, the subjects holding the fewest units right now (computed
  * from its states at eviction time, so a spike that has drained counts for
  * nothing), and of those the one expiring soonest: a flood of fresh keys
  * pushes out other fresh keys, never a busy counter.
@@ -67,7 +67,7 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
   const maxKeys = integerOption('maxKeys', options.maxKeys ?? 100_000, 1, 100_000_000);
   const sweepBatch = integerOption('sweepBatch', options.sweepBatch ?? 1, 1, 1000);
   const idleMs = durationOption('idleMs', options.idleMs ?? 10_000, 0, 86_400_000);
-  const evictionSample = integerOption('evictionSample', options.evictionSample ?? 16, 1, 1000);
+  const evictionSample = integerOption('evictionSample', options.evictionSample ?? 32, 1, 1000);
   const slots = new Map<string, Slot>();
   let cursor: MapIterator<[string, Slot]> = slots.entries();
   let closed = false;
@@ -90,30 +90,27 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
     }
   };
 
+  /**
+   * Frees room when full: samples `evictionSample` subjects from the rotating
+   * cursor and evicts the quarter of them holding the fewest units right now
+   * (ties: soonest expiry); expired ones go first and are not counted as
+   * evictions. Evicting a batch spreads the sampling cost over several inserts.
+   */
   const makeRoom = (now: number) => {
-    let victim: string | undefined;
-    let victimPressure = Number.POSITIVE_INFINITY;
-    let victimExpiry = Number.POSITIVE_INFINITY;
+    const sampled: { key: string; pressure: number; expiresAt: number }[] = [];
     for (let i = 0; i < evictionSample && slots.size > 0; i++) {
       const item = nextEntry();
       if (item === undefined) break;
       const [key, slot] = item;
-      if (slot.expiresAt <= now) {
-        slots.delete(key);
-        return;
-      }
-      const pressure = pressureOf(slot, now);
-      if (
-        pressure < victimPressure ||
-        (pressure === victimPressure && slot.expiresAt < victimExpiry)
-      ) {
-        victim = key;
-        victimPressure = pressure;
-        victimExpiry = slot.expiresAt;
-      }
+      if (slot.expiresAt <= now) slots.delete(key);
+      else sampled.push({ key, pressure: pressureOf(slot, now), expiresAt: slot.expiresAt });
     }
-    if (victim !== undefined) {
-      slots.delete(victim);
+    const room = maxKeys - slots.size;
+    const batch = Math.max(1, evictionSample >> 2) - room;
+    if (batch <= 0) return;
+    sampled.sort((x, y) => x.pressure - y.pressure || x.expiresAt - y.expiresAt);
+    for (let i = 0; i < batch && i < sampled.length; i++) {
+      slots.delete(sampled[i]!.key);
       evictions++;
     }
   };
@@ -246,16 +243,19 @@ function stateOf(slot: Slot | undefined, policy: Policy): WindowState | undefine
   return slot.states[index];
 }
 
-/** Largest share of capacity any of the slot's states holds at `now`, 0..1; -1 when all are empty. */
+/**
+ * What evicting the slot would forgive: the most units any of its states
+ * holds at `now` (capacity minus remaining), -1 when all are empty. Measured
+ * in units rather than shares, so a flood key that filled a 10-per-second
+ * policy (10 units) ranks below a counter holding 900 of a daily 1,000.
+ */
 function pressureOf(slot: Slot, now: number): number {
   let highest = -1;
   for (let i = 0; i < slot.states.length; i++) {
     if (!slot.live[i]) continue;
     const policy = slot.policies[i]!;
-    const capacity = capacityOf(policy);
-    const standing = step(slot.states[i], now, policy, 0);
-    const pressure = (capacity - standing.remaining) / capacity;
-    if (pressure > highest) highest = pressure;
+    const used = capacityOf(policy) - step(slot.states[i], now, policy, 0).remaining;
+    if (used > highest) highest = used;
   }
   return highest;
 }
