@@ -70,24 +70,36 @@ function walkXffLine(line: string, visit: HopVisitor): boolean {
  * case-insensitive. Beyond the RFC, an unquoted value may contain `[`, `]` and
  * `:`, because proxies configured as `for=$remote_addr` write bare IPv6.
  *
- * A malformed element (bad syntax, a repeated `for`, an unterminated quote)
- * becomes one `undefined` hop, and parsing resumes after the next comma, so
- * elements that trusted proxies appended after client garbage still count.
- * Each repeated header line is parsed on its own.
+ * Each line is parsed from its right-hand end, where trusted proxies append,
+ * so the text a client wrote further left (such as an unterminated quote) can
+ * never change how a proxy's well-formed element reads. A malformed element
+ * (bad syntax, a repeated `for`, an unterminated quote) becomes one
+ * `undefined` hop, and parsing resumes at the comma before it. Each repeated
+ * header line is parsed on its own.
  */
 export function parseForwarded(value: HeaderValue): ForwardedHop[] {
   const hops: ForwardedHop[] = [];
-  if (typeof value === 'string') parseForwardedLine(value, hops);
-  else if (Array.isArray(value)) {
-    for (const line of value) if (typeof line === 'string') parseForwardedLine(line, hops);
-  }
-  return hops;
+  walkForwarded(value, (hop) => {
+    hops.push(hop);
+    return true;
+  });
+  return hops.reverse();
 }
 
-/** Visits the hops of `Forwarded` from the nearest proxy towards the client. */
+/**
+ * Visits the hops of `Forwarded` from the nearest proxy towards the client,
+ * parsing each element only when reached (see {@link parseForwarded}).
+ */
 export function walkForwarded(value: HeaderValue, visit: HopVisitor): void {
-  const hops = parseForwarded(value);
-  for (let i = hops.length - 1; i >= 0; i--) if (!visit(hops[i])) return;
+  if (typeof value === 'string') {
+    walkForwardedLine(value, visit);
+    return;
+  }
+  if (!Array.isArray(value)) return;
+  for (let v = value.length - 1; v >= 0; v--) {
+    const line = value[v];
+    if (typeof line === 'string' && !walkForwardedLine(line, visit)) return;
+  }
 }
 
 /**
@@ -137,114 +149,142 @@ function isObfuscated(text: string, start: number, end: number): boolean {
   return true;
 }
 
-function skipOws(line: string, i: number): number {
-  while (i < line.length && isOws(line.charCodeAt(i))) i++;
+// Where line[0, i) ends once the spaces and tabs at its end are dropped.
+function skipOwsLeft(line: string, i: number): number {
+  while (i > 0 && isOws(line.charCodeAt(i - 1))) i--;
   return i;
 }
 
-// Parser state of one quoted string: where it ended and its unescaped content.
-let quotedEnd = 0;
-let quotedValue = '';
+// The number of backslashes right before line[i].
+function backslashesBefore(line: string, i: number): number {
+  let run = 0;
+  while (i - run > 0 && line.charCodeAt(i - run - 1) === 0x5c /* \ */) run++;
+  return run;
+}
 
-// Reads the quoted string opening at line[start]; false when unterminated or holding a control character.
-function readQuoted(line: string, start: number): boolean {
-  const n = line.length;
+// Quoted-string content: HTAB, SP, VCHAR, obs-text (quotes and backslashes are checked apart).
+function isQdChar(c: number): boolean {
+  return c === 0x09 || (c >= 0x20 && c !== 0x7f && c <= 0xff);
+}
+
+// Parser state of one quoted string: where its opening quote is and whether it holds quoted pairs.
+let quotedStart = 0;
+let quotedEscaped = false;
+
+// Reads, right to left, the quoted string whose closing quote is line[close].
+// A backslash escapes the character after it, so a quote is escaped exactly
+// when an odd run of backslashes precedes it: the opening quote is the first
+// quote leftwards preceded by an even run. False when the closing quote is escaped,
+// no opening quote exists, or the content holds a control character.
+function readQuotedLeft(line: string, close: number): boolean {
+  if ((backslashesBefore(line, close) & 1) === 1) return false;
   let escaped = false;
-  for (let i = start + 1; i < n; i++) {
+  for (let i = close - 1; i >= 0; i--) {
     const c = line.charCodeAt(i);
-    if (c === 0x22) {
-      const raw = line.slice(start + 1, i);
-      quotedValue = escaped ? raw.replace(/\\([\s\S])/g, '$1') : raw;
-      quotedEnd = i + 1;
-      return true;
-    }
-    if (c === 0x5c /* \ */) {
-      i++;
-      if (i >= n) return false;
-      const next = line.charCodeAt(i);
-      if ((next < 0x20 && next !== 0x09) || next === 0x7f || next > 0xff) return false;
+    if (c === 0x22 /* " */) {
+      const run = backslashesBefore(line, i);
+      if ((run & 1) === 0) {
+        quotedStart = i;
+        quotedEscaped = escaped;
+        return true;
+      }
       escaped = true;
-      continue;
+      i -= run;
+    } else if (c === 0x5c) {
+      escaped = true;
+    } else if (!isQdChar(c)) {
+      return false;
     }
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return false;
   }
   return false;
 }
 
-function parseForwardedLine(line: string, hops: ForwardedHop[]): void {
-  const n = line.length;
-  let i = 0;
+// Walks one line's elements right to left; false when the visitor stopped the walk.
+function walkForwardedLine(line: string, visit: HopVisitor): boolean {
+  let i = line.length;
   for (;;) {
+    // One element: parameters right to left, until a comma or the line start.
     let forValue: string | undefined;
     let sawPair = false;
     let ok = true;
     for (;;) {
-      i = skipOws(line, i);
-      if (i >= n) break;
-      let c = line.charCodeAt(i);
+      i = skipOwsLeft(line, i);
+      if (i === 0) break;
+      let c = line.charCodeAt(i - 1);
       if (c === 0x2c /* , */) break;
       if (c === 0x3b /* ; */) {
-        i++;
+        i--;
         continue;
       }
-      const nameStart = i;
-      while (i < n && inTable(tchar, line.charCodeAt(i))) i++;
-      if (i === nameStart || i >= n || line.charCodeAt(i) !== 0x3d /* = */) {
+      const valueEnd = i;
+      let quoted = false;
+      if (c === 0x22) {
+        if (!readQuotedLeft(line, i - 1)) {
+          ok = false;
+          break;
+        }
+        quoted = true;
+        i = quotedStart;
+      } else {
+        while (i > 0 && inTable(valueChar, line.charCodeAt(i - 1))) i--;
+        if (i === valueEnd) {
+          ok = false;
+          break;
+        }
+      }
+      const valueStart = i;
+      const escaped = quoted && quotedEscaped;
+      if (i === 0 || line.charCodeAt(i - 1) !== 0x3d /* = */) {
         ok = false;
         break;
       }
-      const isFor =
-        i - nameStart === 3 &&
-        (line.charCodeAt(nameStart) | 0x20) === 0x66 &&
-        (line.charCodeAt(nameStart + 1) | 0x20) === 0x6f &&
-        (line.charCodeAt(nameStart + 2) | 0x20) === 0x72;
-      i++;
-      sawPair = true;
-      let value: string;
-      if (i < n && line.charCodeAt(i) === 0x22) {
-        if (!readQuoted(line, i)) {
-          // Resume after the next comma past the stray quote, not at the end of
-          // the line: what follows may be a trusted proxy's element.
-          i++;
-          ok = false;
-          break;
-        }
-        value = quotedValue;
-        i = quotedEnd;
-      } else {
-        const valueStart = i;
-        while (i < n && inTable(valueChar, line.charCodeAt(i))) i++;
-        if (i === valueStart) {
-          ok = false;
-          break;
-        }
-        value = isFor ? line.slice(valueStart, i) : '';
+      i--;
+      const nameEnd = i;
+      while (i > 0 && inTable(tchar, line.charCodeAt(i - 1))) i--;
+      if (i === nameEnd) {
+        ok = false;
+        break;
       }
-      if (isFor) {
+      sawPair = true;
+      if (
+        nameEnd - i === 3 &&
+        (line.charCodeAt(i) | 0x20) === 0x66 &&
+        (line.charCodeAt(i + 1) | 0x20) === 0x6f &&
+        (line.charCodeAt(i + 2) | 0x20) === 0x72
+      ) {
         if (forValue !== undefined) {
           ok = false;
           break;
         }
-        forValue = value;
+        forValue = quoted
+          ? unquote(line.slice(valueStart + 1, valueEnd - 1), escaped)
+          : line.slice(valueStart, valueEnd);
       }
-      i = skipOws(line, i);
-      if (i >= n) break;
-      c = line.charCodeAt(i);
+      i = skipOwsLeft(line, i);
+      if (i === 0) break;
+      c = line.charCodeAt(i - 1);
       if (c === 0x3b) {
-        i++;
+        i--;
         continue;
       }
       if (c !== 0x2c) ok = false;
       break;
     }
     if (!ok) {
-      const comma = line.indexOf(',', i);
-      i = comma < 0 ? n : comma;
-      hops.push(undefined);
-    } else if (sawPair) {
-      hops.push(forValue === undefined ? undefined : parseForwardedNode(forValue));
+      // Resume at the comma before the failure: what lies left of it is client text anyway.
+      if (!visit(undefined)) return false;
+      i = i > 0 ? line.lastIndexOf(',', i - 1) + 1 : 0;
+    } else if (
+      sawPair &&
+      !visit(forValue === undefined ? undefined : parseForwardedNode(forValue))
+    ) {
+      return false;
     }
-    if (i >= n) return;
-    i++;
+    if (i === 0) return true;
+    i--;
   }
+}
+
+function unquote(raw: string, escaped: boolean): string {
+  return escaped ? raw.replace(/\\([\s\S])/g, '$1') : raw;
 }

@@ -8,6 +8,7 @@
 
 import { InvalidOptionError } from '../config/errors.ts';
 import { choiceOption, integerOption, nameOption } from '../config/validate.ts';
+import { base64url, sha256Text } from '../crypto/sha256.ts';
 import { type HopVisitor, walkForwarded, walkXForwardedFor } from '../net/forwarded.ts';
 import {
   type Cidr,
@@ -218,54 +219,24 @@ function prefixed<R>(
   };
 }
 
-const encoder = new TextEncoder();
-const base64urlAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
 /**
  * The API key's subject, `key:<base64url SHA-256 of the key>`; the raw key is
  * never part of it. A repeated header is joined with `, `, as Node joins it.
- * Returns a Promise (Web Crypto hashes asynchronously); undefined when the
- * header is absent or empty.
+ * Synchronous, so the request path awaits nothing for it (Web Crypto would
+ * cost a thread-pool round trip per request); undefined when the header is
+ * absent or empty.
  */
-export function apiKey(
-  options: ApiKeyOptions = {},
-): (req: RequestLike) => Promise<string | undefined> {
+export function apiKey(options: ApiKeyOptions = {}): (req: RequestLike) => string | undefined {
   const header = nameOption(
     'header',
     options.header ?? 'x-api-key',
     /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/,
     "a lower-case header name such as 'x-api-key'",
   );
-  return async (req) => {
+  return (req) => {
     const value = req.headers?.[header];
     const key = typeof value === 'string' ? value : Array.isArray(value) ? value.join(', ') : '';
     if (key === '') return undefined;
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(key)));
-    return `key:${base64url(digest)}`;
+    return `key:${base64url(sha256Text(key))}`;
   };
-}
-
-function base64url(bytes: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out +=
-      base64urlAlphabet[n >> 18]! +
-      base64urlAlphabet[(n >> 12) & 63]! +
-      base64urlAlphabet[(n >> 6) & 63]! +
-      base64urlAlphabet[n & 63]!;
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += base64urlAlphabet[n >> 18]! + base64urlAlphabet[(n >> 12) & 63]!;
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out +=
-      base64urlAlphabet[n >> 18]! +
-      base64urlAlphabet[(n >> 12) & 63]! +
-      base64urlAlphabet[(n >> 6) & 63]!;
-  }
-  return out;
 }

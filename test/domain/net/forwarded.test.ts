@@ -12,6 +12,29 @@ import { ipFromBytes, parseIp } from '../../../src/domain/net/ip.ts';
 
 const texts = (hops: ForwardedHop[]) => hops.map((hop) => hop?.text);
 
+// Whatever a client may write in its own Forwarded line: any text, or the characters that matter to the grammar.
+const clientText = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'binary' }),
+  fc.string({
+    unit: fc.constantFrom(
+      '"',
+      ',',
+      ';',
+      '=',
+      'for',
+      ' ',
+      '\t',
+      '\\',
+      '[',
+      ']',
+      ':',
+      'x',
+      '2001:db8::2',
+    ),
+  }),
+);
+
 const address = fc.oneof(
   fc.uint8Array({ minLength: 4, maxLength: 4 }),
   fc.uint8Array({ minLength: 16, maxLength: 16 }),
@@ -216,21 +239,70 @@ describe('parseForwarded', () => {
     );
   });
 
+  it('reads a proxy element that follows an unterminated client quote', () => {
+    // Node joins repeated lines with ", "; the client's open quote must not swallow the proxy's element.
+    expect(texts(parseForwarded('for="x, for="[2001:db8::1]"'))).toEqual([
+      undefined,
+      '2001:db8::1',
+    ]);
+    expect(texts(parseForwarded(['for="x', 'for="[2001:db8::1]"']))).toEqual([
+      undefined,
+      '2001:db8::1',
+    ]);
+    expect(
+      texts(parseForwarded('for="\\", for="a\\"b, for="[2001:db8::1]:443";proto=https')),
+    ).toEqual([undefined, undefined, '2001:db8::1']);
+  });
+
   it('never lets client text before a proxy-appended element change that element (property)', () => {
     fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.string(),
-          fc.string({ unit: fc.constantFrom('"', ',', ';', '=', 'for', ' ', '\\', 'x') }),
-        ),
-        (junk) => {
-          expect(parseForwarded(`${junk}, for=192.0.2.1`).at(-1)?.text).toBe('192.0.2.1');
-          const last = parseForwarded(`${junk}, for="[2001:db8::1]:80"`).at(-1);
-          // A client quote may swallow a quoted element; it then ends as a non-IP hop, never another address.
-          expect(last === undefined || last.text === '2001:db8::1').toBe(true);
-        },
-      ),
+      fc.property(clientText, (junk) => {
+        expect(parseForwarded(`${junk}, for=192.0.2.1`).at(-1)?.text).toBe('192.0.2.1');
+        expect(parseForwarded(`${junk}, for="[2001:db8::1]:80"`).at(-1)?.text).toBe('2001:db8::1');
+        expect(parseForwarded([junk, 'for="[2001:db8::1]:80"']).at(-1)?.text).toBe('2001:db8::1');
+      }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('visits the proxy element first whatever the client wrote before it (property)', () => {
+    const firstHop = (value: string | string[]) => {
+      const seen: ForwardedHop[] = [];
+      walkForwarded(value, (hop) => {
+        seen.push(hop);
+        return false;
+      });
+      return seen;
+    };
+    fc.assert(
+      fc.property(clientText, (prefix) => {
+        expect(texts(firstHop(`${prefix}, for="[2001:db8::1]"`))).toEqual(['2001:db8::1']);
+        expect(texts(firstHop([prefix, 'for="[2001:db8::1]"']))).toEqual(['2001:db8::1']);
+        expect(texts(firstHop([prefix, 'for="x', 'for="[2001:db8::1]";by=_p']))).toEqual([
+          '2001:db8::1',
+        ]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads well-formed elements whatever their quoted parameters hold (property)', () => {
+    const quoted = fc
+      .string({ unit: fc.constantFrom('"', '\\', ',', ';', '=', ' ', '\t', 'a', 'for=', '\u00e9') })
+      .map((text) => `"${text.replace(/["\\]/g, '\\$&')}"`);
+    const element = fc.tuple(address, quoted, quoted, fc.boolean());
+    fc.assert(
+      fc.property(fc.array(element, { maxLength: 5 }), (list) => {
+        const ips = list.map(([bytes]) => ipFromBytes(bytes));
+        const header = list
+          .map(([, before, after, upper], i) => {
+            const ip = ips[i]!;
+            const node = ip.family === 6 ? `"[${ip.text}]"` : ip.text;
+            return `host=${before} ; ${upper ? 'FOR' : 'for'}=${node};x=${after}`;
+          })
+          .join(' ,\t');
+        expect(texts(parseForwarded(header))).toEqual(ips.map((ip) => ip.text));
+      }),
     );
   });
 
