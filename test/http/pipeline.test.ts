@@ -130,6 +130,7 @@ describe('pipeline', () => {
       store: broken,
       policies: [{ name: 'user', limit: 5, window: '60s' }],
       clock,
+      failure: false,
     });
     const pipeline = createHttpPipeline({
       clock,

@@ -61,7 +61,7 @@ export function failureContract(factory: AdapterFactory): void {
     it('passes a store error without failure policy to the framework, not to the client as a decision', async () => {
       const clock = createManualClock();
       const primary = createSwitchableStore(clock, 'fail');
-      const limiter = createRateLimiter({ store: primary, policies: [api], clock });
+      const limiter = createRateLimiter({ store: primary, policies: [api], clock, failure: false });
       const client = await serve(factory, { limiter, clock });
       const reply = await client.send('/');
       expect(reply.status).toBe(500);
