@@ -162,6 +162,11 @@ export interface TokenStore {
   ): Promise<void>;
   /** Reads every revocation that applies to one token. */
   revocationState(query: RevocationQuery, options?: CallOptions): Promise<RevocationState>;
+  /**
+   * In-process stores may also answer {@link revocationState} synchronously,
+   * which spares verification a promise on the hot path. Same answer, same errors.
+   */
+  revocationStateSync?(query: RevocationQuery): RevocationState;
   /** Marks a single-use token id of `userId` as used; false when it was used already. */
   consumeOnce(
     userId: string,

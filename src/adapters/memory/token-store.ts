@@ -239,6 +239,11 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
     },
 
     async revocationState(query, options) {
+      options?.signal?.throwIfAborted();
+      return store.revocationStateSync!(query);
+    },
+
+    revocationStateSync(query) {
       if (closed) throw new StoreClosedError('memory token store');
       const { now } = query;
       const entry = users.get(query.userId);
@@ -246,7 +251,6 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
         return { jtiRevoked: false, sessionRevoked: query.sessionId !== undefined };
       }
       const denied = entry.denied.get(query.jti);
-      options?.signal?.throwIfAborted();
       return {
         jtiRevoked: denied !== undefined && denied > now,
         sessionRevoked:

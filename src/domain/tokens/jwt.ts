@@ -23,6 +23,8 @@ export interface TokenHeader {
 export interface ParsedToken {
   /** The protected header. */
   readonly header: TokenHeader;
+  /** Its base64url text, as it appears in the token. */
+  readonly headerSegment: string;
   /** The claims, parsed strictly. */
   readonly payload: Record<string, unknown>;
 }
@@ -38,9 +40,15 @@ const headerMembers = new Set(['alg', 'typ', 'kid']);
  * other than three canonical base64url segments, malformed UTF-8 or JSON,
  * duplicate member names, and a header with members other than `alg`, `typ`
  * and `kid` (so `jwk`, `jku`, `x5u`, `x5c`, `crit`, `b64`, `zip` and the
- * rest never reach a library that might act on them).
+ * rest never reach a library that might act on them). `headers` holds
+ * header segments already seen valid in a verified token, parsed: tokens
+ * signed with one key share one header, so most tokens skip its decoding.
  */
-export function parseCompact(token: unknown, maxBytes: number): ParsedToken {
+export function parseCompact(
+  token: unknown,
+  maxBytes: number,
+  headers?: ReadonlyMap<string, TokenHeader>,
+): ParsedToken {
   if (typeof token !== 'string') throw new TokenInvalidError('format.type');
   if (token.length > maxBytes) throw new TokenInvalidError('format.size');
   const first = token.indexOf('.');
@@ -48,13 +56,20 @@ export function parseCompact(token: unknown, maxBytes: number): ParsedToken {
   if (second < 0 || token.indexOf('.', second + 1) >= 0) {
     throw new TokenInvalidError('format.segments');
   }
-  const headerText = segmentText(token.slice(0, first), 'header');
+  const headerSegment = token.slice(0, first);
+  const header = headers?.get(headerSegment) ?? parseHeader(headerSegment);
   const payloadText = segmentText(token.slice(first + 1, second), 'payload');
   const signature = token.slice(second + 1);
   if (signature.length === 0 || !isBase64url(signature)) {
     throw new TokenInvalidError('format.signature');
   }
-  const header = parseJsonObject(headerText);
+  const payload = parseJsonObject(payloadText);
+  if (!payload.ok) throw new TokenInvalidError(`payload.${payload.reason}`);
+  return { header, headerSegment, payload: payload.value };
+}
+
+function parseHeader(segment: string): TokenHeader {
+  const header = parseJsonObject(segmentText(segment, 'header'));
   if (!header.ok) throw new TokenInvalidError(`header.${header.reason}`);
   const h = header.value;
   for (const name in h) {
@@ -63,9 +78,7 @@ export function parseCompact(token: unknown, maxBytes: number): ParsedToken {
   if (typeof h.alg !== 'string') throw new TokenInvalidError('header.alg');
   if (typeof h.typ !== 'string') throw new TokenInvalidError('header.typ');
   if (typeof h.kid !== 'string') throw new TokenInvalidError('header.kid');
-  const payload = parseJsonObject(payloadText);
-  if (!payload.ok) throw new TokenInvalidError(`payload.${payload.reason}`);
-  return { header: h as unknown as TokenHeader, payload: payload.value };
+  return h as unknown as TokenHeader;
 }
 
 function segmentText(segment: string, part: 'header' | 'payload'): string {

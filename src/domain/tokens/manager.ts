@@ -23,7 +23,7 @@ import {
   TokenStoreUnavailableError,
   TokenWrongPurposeError,
 } from './errors.ts';
-import { parseCompact, signCompact, verifySignature } from './jwt.ts';
+import { parseCompact, signCompact, type TokenHeader, verifySignature } from './jwt.ts';
 import type { SessionManagerParts } from './options.ts';
 import { textOption } from './options.ts';
 import type { PurposeKeys } from './purposes.ts';
@@ -83,6 +83,18 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
     : 0;
   // A cut-off must outlive every token it could apply to.
   const cutoffLifeMs = Math.max(settings.accessTtlMs, longestPurposeMs) + toleranceMs + 1000;
+
+  // An in-process store answers revocation checks without a promise.
+  const syncRevocation = store.revocationStateSync?.bind(store);
+
+  // Header segments of tokens that verified (one per key and type in practice), parsed.
+  const headerCache = new Map<string, TokenHeader>();
+  const rememberHeader = (segment: string, header: TokenHeader) => {
+    if (headerCache.has(segment)) return;
+    // Bounded whatever arrives: a flood of distinct valid headers only empties the cache.
+    if (headerCache.size >= 32) headerCache.clear();
+    headerCache.set(segment, header);
+  };
 
   /** Runs a store call; a store failure becomes `token_store_unavailable`, usage errors and aborts pass. */
   const storeCall = async <T>(
@@ -272,7 +284,7 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
 
     async verify(token, options) {
       const now = clock.now();
-      const { header, payload } = parseCompact(token, maxTokenBytes);
+      const { header, headerSegment, payload } = parseCompact(token, maxTokenBytes, headerCache);
       const typ = header.typ.toLowerCase();
       if (typ !== accessTokenType && typ !== `application/${accessTokenType}`) {
         if (typ === purposeTokenType) throw new TokenWrongPurposeError('header.typ');
@@ -303,7 +315,12 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
       if (validators.length > 0 || options?.validate !== undefined) {
         await runValidators(payload, 'access', options?.validate);
       }
-      const state = await revocation({ userId: sub, jti, sessionId: sid, now }, options, false);
+      rememberHeader(headerSegment, header);
+      const query = { userId: sub, jti, sessionId: sid, now };
+      const state =
+        syncRevocation !== undefined
+          ? syncRevocation(query)
+          : await revocation(query, options, false);
       if (state !== undefined) checkRevocation(state, iat);
       return {
         claims: payload as AccessTokenClaims,
