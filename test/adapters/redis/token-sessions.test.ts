@@ -154,7 +154,8 @@ describe.runIf(available)('Sessions when Redis is down', () => {
       // Each failure is typed: refused connection or timeout, then the breaker's own refusal.
       expect(reasons.slice(3)).toEqual(Array(7).fill('circuit_open'));
       expect(Math.max(...latencies)).toBeLessThanOrEqual(timeoutMs + 100);
-      expect(Math.max(...latencies.slice(3))).toBeLessThan(5);
+      // No store call at all while the breaker is open: bounded by the event loop, not by Redis.
+      expect(Math.max(...latencies.slice(3))).toBeLessThan(20);
       expect(events.some((e) => e.type === 'state' && e.to === 'open')).toBe(true);
       await server.start();
       await new Promise((resolve) => setTimeout(resolve, 700));
