@@ -10,7 +10,9 @@
  *    hits in the last hour": p50/p95 and each query's plan (EXPLAIN).
  *
  * Run: node bench/audit.ts [--rounds 3] [--rows 100000] [--batch 500] [--table 1000000]
- *                           [--skip-postgres] [--skip-queries]
+ *                           [--skip-postgres] [--skip-queries] [--dir /dev/shm] [--pg-async-commit]
+ * --dir puts the SQLite file there (a tmpfs takes the shared disk's fsync stalls out of the
+ * comparison; every candidate pays the same I/O on a real disk).
  * PostgreSQL: LOCKWATCH_TEST_POSTGRES_URL or postgresql://postgres@127.0.0.1:5432/test;
  * a scratch database is created and dropped.
  */
@@ -40,6 +42,8 @@ const { values: args } = parseArgs({
     'skip-postgres': { type: 'boolean', default: false },
     'skip-queries': { type: 'boolean', default: false },
     batch: { type: 'string', default: '500' },
+    dir: { type: 'string' },
+    'pg-async-commit': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(args.rounds);
@@ -343,7 +347,7 @@ async function queries(title: string, db: SqlDatabase) {
   );
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'lockwatch-bench-'));
+const dir = mkdtempSync(join(args.dir ?? tmpdir(), 'lockwatch-bench-'));
 console.log(`Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
 try {
   const sqlite = await sqliteWrites(dir);
@@ -363,6 +367,9 @@ try {
     try {
       const target = new URL(base.href);
       target.pathname = `/${scratch}`;
+      // Optional: no WAL flush per commit, for every candidate alike (the shared disk's fsync stalls
+      // otherwise dominate and vary from run to run).
+      if (args['pg-async-commit']) target.searchParams.set('options', '-c synchronous_commit=off');
       const pg = await postgresWrites(target.href);
       if (!args['skip-queries']) await queries('PostgreSQL', pg);
       await pg.close();

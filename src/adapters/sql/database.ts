@@ -115,7 +115,7 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     owned = true;
   }
   const client = await (
-    orm.em.getConnection() as unknown as { getNativeClient(): Promise<unknown> }
+    orm.em.fork().getConnection() as unknown as { getNativeClient(): Promise<unknown> }
   ).getNativeClient();
   const native: NativeClient =
     typeof (client as { pragma?: unknown }).pragma === 'function'
@@ -214,7 +214,7 @@ async function createOrm(
       pool: { min: 0, max: poolSize },
     })) as unknown as MikroORM;
     try {
-      await orm.em.getConnection().execute('select 1');
+      await orm.em.fork().getConnection().execute('select 1');
     } catch (error) {
       await orm.close(true).catch(() => {});
       const message = error instanceof Error ? error.message : String(error);
