@@ -227,9 +227,23 @@ async function sqliteWrites(dir: string) {
   return db;
 }
 
-async function postgresWrites(url: string) {
-  const db = await openSqlDatabase({ url, migrate: 'auto' });
+async function pool0(db: SqlDatabase) {
   if (db.native.kind !== 'postgresql') throw new Error('expected PostgreSQL');
+  return db.native.pool.query<{ synchronous_commit: string }>('show synchronous_commit');
+}
+
+async function postgresWrites(url: string) {
+  const db = await openSqlDatabase({
+    url,
+    migrate: 'auto',
+    // Optional: no WAL flush per commit, for every candidate alike (the shared disk's fsync stalls
+    // otherwise dominate and vary from run to run).
+    mikroOrm: args['pg-async-commit']
+      ? { driverOptions: { options: '-c synchronous_commit=off' } }
+      : undefined,
+  });
+  if (db.native.kind !== 'postgresql') throw new Error('expected PostgreSQL');
+  console.log(`\nsynchronous_commit: ${(await pool0(db)).rows[0]?.synchronous_commit}`);
   const pool = db.native.pool;
   const columns = (data: AuditRecord[]) => {
     const cols: unknown[][] = Array.from({ length: 11 }, () => new Array(data.length));
@@ -367,9 +381,6 @@ try {
     try {
       const target = new URL(base.href);
       target.pathname = `/${scratch}`;
-      // Optional: no WAL flush per commit, for every candidate alike (the shared disk's fsync stalls
-      // otherwise dominate and vary from run to run).
-      if (args['pg-async-commit']) target.searchParams.set('options', '-c synchronous_commit=off');
       const pg = await postgresWrites(target.href);
       if (!args['skip-queries']) await queries('PostgreSQL', pg);
       await pg.close();
