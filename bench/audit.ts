@@ -10,7 +10,7 @@
  *    hits in the last hour": p50/p95 and each query's plan (EXPLAIN).
  *
  * Run: node bench/audit.ts [--rounds 3] [--rows 100000] [--batch 500] [--table 1000000]
- *                           [--skip-postgres] [--skip-queries] [--dir /dev/shm] [--pg-async-commit]
+ *                           [--skip-postgres] [--skip-queries] [--skip-writes] [--dir /dev/shm] [--pg-async-commit]
  * --dir puts the SQLite file there (a tmpfs takes the shared disk's fsync stalls out of the
  * comparison; every candidate pays the same I/O on a real disk).
  * PostgreSQL: LOCKWATCH_TEST_POSTGRES_URL or postgresql://postgres@127.0.0.1:5432/test;
@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     table: { type: 'string', default: '1000000' },
     'skip-postgres': { type: 'boolean', default: false },
     'skip-queries': { type: 'boolean', default: false },
+    'skip-writes': { type: 'boolean', default: false },
     batch: { type: 'string', default: '500' },
     dir: { type: 'string' },
     'pg-async-commit': { type: 'boolean', default: false },
@@ -110,6 +111,7 @@ const median = (values: number[]) =>
 const chunk = 10_000;
 
 async function compareWrites(title: string, db: SqlDatabase, candidates: WriteCandidate[]) {
+  if (args['skip-writes']) return;
   const conn = () => db.orm.em.fork().getConnection();
   const samples = new Map(candidates.map((c) => [c.name, [] as number[]]));
   for (let round = 0; round < rounds; round++) {
@@ -221,7 +223,8 @@ async function sqliteWrites(dir: string) {
     loggerCandidate(db, 5000),
     mikroCandidate(db),
   ]);
-  console.log('\nLongest single batch write (SQLite holds the event loop that long):');
+  if (longestWrite.size > 0)
+    console.log('\nLongest single batch write (SQLite holds the event loop that long):');
   for (const [name, ms] of longestWrite) console.log(`- ${name}: ${ms.toFixed(1)} ms`);
   longestWrite.clear();
   return db;
