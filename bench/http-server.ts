@@ -33,9 +33,14 @@ async function composed() {
     const { createRedisWindowStore } = await import('../src/adapters/redis/index.ts');
     window = createRedisWindowStore({ url: redisUrl, prefix });
   } else window = createMemoryWindowStore();
+  // LW_AUDIT=off and LW_BURST=off switch a part off, to measure what each costs.
+  const audit = process.env.LW_AUDIT === 'off' ? undefined : sql.createSqlAuditSink(database);
   const lw = await createLockWatch({
-    stores: { window, audit: sql.createSqlAuditSink(database), alerts: createMemoryAlertSink() },
+    stores: { window, audit, alerts: createMemoryAlertSink() },
     rateLimit: { limit, window: '60s' },
+    anomaly: process.env.LW_BURST === 'off' ? false : {},
+    // A slow store on a loaded machine must show as errors (503), never as faster fail-open answers.
+    failure: { rateLimit: { policy: 'closed', timeoutMs: 5000 } },
     // The seed's burst detector (more than 50 in 10 s, exact sliding log) and the audit log: on.
   });
   closers.unshift(() => lw.close().then(() => window.close()));
@@ -44,6 +49,10 @@ async function composed() {
 
 let close: () => Promise<void>;
 let port: number;
+let requests = 0;
+const count = () => {
+  requests++;
+};
 if (framework === 'fastify') {
   const { default: Fastify } = await import('fastify');
   const app = Fastify();
@@ -66,6 +75,7 @@ if (framework === 'fastify') {
   }
   app.get('/hello', async () => ({ hello: 'world' }));
   await app.listen({ port: 0, host: '127.0.0.1' });
+  app.server.on('request', count);
   port = (app.server.address() as AddressInfo).port;
   close = () => app.close();
 } else {
@@ -100,6 +110,7 @@ if (framework === 'fastify') {
   });
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  server.on('request', count);
   port = (server.address() as AddressInfo).port;
   close = () =>
     new Promise<void>((resolve) => {
@@ -108,7 +119,14 @@ if (framework === 'fastify') {
     });
 }
 process.stdout.write(`port ${port}\n`);
+// CPU time per request is what a noisy shared machine cannot blur: report it on SIGUSR2 and at exit.
+const report = () =>
+  process.stdout.write(
+    `cpu ${JSON.stringify({ ...process.cpuUsage(), requests, rss: process.memoryUsage().rss })}\n`,
+  );
+process.on('SIGUSR2', report);
 process.once('SIGTERM', async () => {
+  report();
   await close();
   for (const closer of closers) await closer();
   process.exit(0);

@@ -85,6 +85,26 @@ const server = new URL('./http-server.ts', import.meta.url).pathname;
 interface Running {
   readonly child: ChildProcess;
   readonly url: string;
+  /** Everything the server printed so far. */
+  readonly output: { text: string };
+}
+
+interface CpuReport {
+  readonly user: number;
+  readonly system: number;
+  readonly requests: number;
+}
+
+/** The server's CPU time (all its threads) and requests served so far. */
+async function cpuOf(running: Running): Promise<CpuReport> {
+  const before = running.output.text.length;
+  running.child.kill('SIGUSR2');
+  for (let i = 0; i < 500; i++) {
+    const match = /cpu (\{.*\})\n/.exec(running.output.text.slice(before));
+    if (match) return JSON.parse(match[1]!) as CpuReport;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the server did not report its CPU time');
 }
 
 async function start(candidate: Candidate, flags: string[] = []): Promise<Running> {
@@ -100,16 +120,16 @@ async function start(candidate: Candidate, flags: string[] = []): Promise<Runnin
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  let output = '';
+  const output = { text: '' };
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /port (\d+)/.exec(output);
+      output.text += chunk.toString();
+      const match = /port (\d+)/.exec(output.text);
       if (match) resolve(Number(match[1]));
     });
     child.once('exit', (code) => reject(new Error(`${candidate.name} exited with ${code}`)));
   });
-  return { child, url: `http://127.0.0.1:${port}/hello` };
+  return { child, url: `http://127.0.0.1:${port}/hello`, output };
 }
 
 async function stop(running: Running): Promise<void> {
@@ -152,10 +172,20 @@ const only = values.only?.split(',');
 const chosen =
   only === undefined ? candidates : candidates.filter((c) => only.some((o) => c.name.includes(o)));
 const running = new Map<string, Running>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const run of running.values()) run.child.kill('SIGTERM');
+    process.exit(1);
+  });
+}
 for (const candidate of chosen) running.set(candidate.name, await start(candidate));
 const samples = new Map<string, number[]>(chosen.map((c) => [c.name, []]));
+const cpuStart = new Map<string, CpuReport>();
+const cpuPerRequest = new Map<string, number>();
 try {
   for (const candidate of chosen) await load(running.get(candidate.name)!.url, 2); // warm-up: JIT, connections, Redis scripts
+  for (const candidate of chosen)
+    cpuStart.set(candidate.name, await cpuOf(running.get(candidate.name)!));
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? chosen : [...chosen].reverse();
     for (const candidate of order) {
@@ -166,6 +196,14 @@ try {
       );
     }
   }
+  for (const candidate of chosen) {
+    const start = cpuStart.get(candidate.name)!;
+    const end = await cpuOf(running.get(candidate.name)!);
+    cpuPerRequest.set(
+      candidate.name,
+      (end.user + end.system - start.user - start.system) / (end.requests - start.requests),
+    );
+  }
 } finally {
   for (const run of running.values()) await stop(run);
   rmSync(work, { recursive: true, force: true });
@@ -174,16 +212,19 @@ try {
 const rate = (name: string) => (samples.has(name) ? median(samples.get(name)!) : undefined);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 console.log(
-  `### HTTP, autocannon ${connections} connections, ${rounds} rounds of ${duration} s, median req/s\n`,
+  `### HTTP, autocannon ${connections} connections, ${rounds} rounds of ${duration} s: median req/s, and server CPU µs per request (all its threads)\n`,
 );
+const cpu = (name: string) => cpuPerRequest.get(name)?.toFixed(1) ?? '';
 const verdicts: string[] = [];
 for (const framework of ['fastify', 'express'] as const) {
   const bare = rate(`${framework}-bare`);
   if (bare === undefined) continue;
-  console.log(`| ${framework === 'fastify' ? 'Fastify' : 'Express'} | req/s | ratio to bare |`);
-  console.log('| --- | ---: | ---: |');
+  const title = framework === 'fastify' ? 'Fastify' : 'Express';
+  console.log(`| ${title} | req/s | ratio to bare | CPU µs/request |`);
+  console.log('| --- | ---: | ---: | ---: |');
+  const bareName = `${framework}-bare`;
   console.log(
-    `| ${candidates.find((c) => c.name === `${framework}-bare`)!.label} | ${fmt(bare)} | 1.00 |`,
+    `| ${candidates.find((c) => c.name === bareName)!.label} | ${fmt(bare)} | 1.00 | ${cpu(bareName)} |`,
   );
   for (const store of ['memory', 'redis'] as const) {
     const ours = rate(`${framework}-lockwatch-${store}`);
@@ -194,7 +235,7 @@ for (const framework of ['fastify', 'express'] as const) {
     ] as const) {
       if (value === undefined) continue;
       console.log(
-        `| ${candidates.find((c) => c.name === name)!.label} | ${fmt(value)} | ${(value / bare).toFixed(2)} |`,
+        `| ${candidates.find((c) => c.name === name)!.label} | ${fmt(value)} | ${(value / bare).toFixed(2)} | ${cpu(name)} |`,
       );
     }
     if (ours !== undefined && peer !== undefined) {

@@ -474,9 +474,29 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
     const onDecision: DecisionHook[] = [];
     if (monitor !== undefined && monitor.burst !== undefined) {
       const watched = monitor;
+      const burst = monitor.burst;
+      // A flood from one subject is a burst on every request after the threshold. Each request is
+      // flagged (its audit record says so), but once the monitor has reported a subject, its
+      // alert is a duplicate for the dedup period: without bans (which count offences) the
+      // monitor is asked again only after that period, instead of building an alert per request.
+      const dedupMs = monitor.bans === undefined ? (alerts?.dedupPolicy.windowMs ?? 0) : 0;
+      const reported = new Map<string, number>();
       onDecision.push((request, context) => {
-        for (const check of context.checks) {
+        const checks = context.checks;
+        for (let i = 0; i < checks.length; i++) {
+          const check = checks[i]!;
           if (check.decision.observed.length === 0) continue;
+          if (dedupMs > 0) {
+            if (burst.inspect(check.decision) === undefined) continue;
+            const until = reported.get(check.subject);
+            const now = clock.now();
+            if (until !== undefined && until > now) {
+              context.flagAnomaly('burst');
+              continue;
+            }
+            if (reported.size >= 10_000) reported.clear();
+            reported.set(check.subject, now + dedupMs);
+          }
           const found = watched.inspect(
             check.decision,
             requestContext(request, check.subject, context.ip),
