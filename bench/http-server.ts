@@ -33,8 +33,14 @@ async function composed() {
     const { createRedisWindowStore } = await import('../src/adapters/redis/index.ts');
     window = createRedisWindowStore({ url: redisUrl, prefix });
   } else window = createMemoryWindowStore();
-  // LW_AUDIT=off and LW_BURST=off switch a part off, to measure what each costs.
-  const audit = process.env.LW_AUDIT === 'off' ? undefined : sql.createSqlAuditSink(database);
+  // LW_AUDIT=off|memory and LW_BURST=off switch a part off or swap it, to measure what each costs.
+  const { createMemoryAuditSink } = await import('../src/index.ts');
+  const audit =
+    process.env.LW_AUDIT === 'off'
+      ? undefined
+      : process.env.LW_AUDIT === 'memory'
+        ? createMemoryAuditSink()
+        : sql.createSqlAuditSink(database);
   const lw = await createLockWatch({
     stores: { window, audit, alerts: createMemoryAlertSink() },
     rateLimit: { limit, window: '60s' },
