@@ -215,18 +215,19 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
         // Count what this client sends (the server is shared with other test
         // files running at the same time, so its counters cannot be exact).
         const sent: string[] = [];
-        const original = client.sendCommand;
-        const counting = (...args: Parameters<typeof original>) => {
-          sent.push(args[0].name);
-          return original.apply(client, args);
+        type Send = (command: { name: string }, ...rest: unknown[]) => unknown;
+        const target = client as unknown as { sendCommand: Send };
+        const original = target.sendCommand;
+        target.sendCommand = (command, ...rest) => {
+          sent.push(command.name);
+          return original.call(client, command, ...rest);
         };
-        client.sendCommand = counting as typeof original;
         try {
           const checks = 50;
           for (let i = 0; i < checks; i++) await store.check(`count-${i}`, policies, 1);
           expect(sent).toEqual(Array.from({ length: checks }, () => 'evalsha'));
         } finally {
-          client.sendCommand = original;
+          target.sendCommand = original;
           await store.close();
         }
       });
