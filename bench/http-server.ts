@@ -46,7 +46,18 @@ async function composed() {
     rateLimit: { limit, window: '60s' },
     anomaly: process.env.LW_BURST === 'off' ? false : {},
     // A slow store on a loaded machine must show as errors (503), never as faster fail-open answers.
-    failure: { rateLimit: { policy: 'closed', timeoutMs: 5000 } },
+    failure: {
+      rateLimit: { policy: 'closed', timeoutMs: 5000 },
+      onEvent:
+        process.env.LW_DEBUG === undefined
+          ? undefined
+          : (event) =>
+              console.error(
+                JSON.stringify(event, (_k, v) =>
+                  v instanceof Error ? `${v.name}: ${v.message}` : v,
+                ),
+              ),
+    },
     // The seed's burst detector (more than 50 in 10 s, exact sliding log) and the audit log: on.
   });
   closers.unshift(() => lw.close().then(() => window.close()));

@@ -458,11 +458,14 @@ export async function lockWatchFromEnv(
           "a Standard Webhooks secret 'whsec_<base64 of 24 to 64 random bytes>'",
         );
       }
-      // The dispatcher closes the sink it was given: no closer here.
-      alerts = webhook.createWebhookAlertSink({
+      const sink = webhook.createWebhookAlertSink({
         endpoints: env.webhookUrls.map((url) => ({ url, secret })),
         clock: rest.clock,
       });
+      // The dispatcher closes its sink with the LockWatch; this closes it if composing fails
+      // first (closing twice is harmless).
+      closers.push(() => sink.close());
+      alerts = sink;
       backends.alerts = 'webhook';
     }
     const keys = env.keys ?? tokens?.keys;
