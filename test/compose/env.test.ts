@@ -290,3 +290,36 @@ describe('lockWatchFromEnv', () => {
     ).rejects.toThrow(/^Invalid option LOCKWATCH_RATE_WINDOW: got "soon"/);
   });
 });
+
+describe('lockWatchFromEnv loading', () => {
+  it('loads no client library unless a variable names its store', async () => {
+    const { execFile } = await import('node:child_process');
+    const index = new URL('../../src/index.ts', import.meta.url).href;
+    const probe = `
+      import { registerHooks } from 'node:module';
+      const seen = [];
+      registerHooks({ resolve(specifier, context, next) { seen.push(specifier); return next(specifier, context); } });
+      const { lockWatchFromEnv } = await import(${JSON.stringify(index)});
+      const lw = await lockWatchFromEnv({ env: { LOCKWATCH_RATE_LIMIT: '10' } });
+      await lw.close();
+      const before = seen.filter((s) => /^(ioredis|@mikro-orm|undici)(\\/|$)/.test(s));
+      const withSql = await lockWatchFromEnv({ env: { LOCKWATCH_DATABASE_URL: 'sqlite::memory:' } });
+      await withSql.close();
+      const after = seen.filter((s) => /^(ioredis|@mikro-orm|undici)(\\/|$)/.test(s));
+      process.stdout.write(JSON.stringify({ before, after }));
+    `;
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', probe],
+        { env: { ...process.env, NODE_OPTIONS: '' } },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+      );
+    });
+    const { before, after } = JSON.parse(output) as { before: string[]; after: string[] };
+    expect(before).toEqual([]);
+    expect(after.some((s) => s.startsWith('@mikro-orm'))).toBe(true);
+    expect(after.some((s) => s === 'ioredis' || s === 'undici')).toBe(false);
+  });
+});
