@@ -147,12 +147,21 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
     }
   };
 
-  const checkRevocation = (state: RevocationState, iat: number) => {
+  /**
+   * `issuedAtMs` is the token's issue time in ms, or undefined when only the
+   * whole second (`iat`) is known. An access token from the cut-off's own
+   * second is not refused by the cut-off: `logoutAll` revokes every session
+   * that existed at the cut-off, so an earlier token of that second already
+   * fails the session check, while a login right after it must work.
+   */
+  const checkRevocation = (state: RevocationState, iat: number, issuedAtMs?: number) => {
     if (state.jtiRevoked) throw new TokenRevokedError('revoked.jti');
     if (state.sessionRevoked) throw new TokenRevokedError('revoked.session');
-    if (state.userCutoff !== undefined && iat * 1000 <= state.userCutoff) {
-      throw new TokenRevokedError('revoked.cutoff');
-    }
+    const cutoff = state.userCutoff;
+    if (cutoff === undefined) return;
+    const before =
+      issuedAtMs !== undefined ? issuedAtMs <= cutoff : iat < Math.floor(cutoff / 1000);
+    if (before) throw new TokenRevokedError('revoked.cutoff');
   };
 
   const runValidators = async (
@@ -480,6 +489,7 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
           aud: audiences[0],
           pur: purpose,
           iat,
+          ims: now,
           nbf: iat,
           exp,
           jti,
@@ -524,7 +534,15 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
       }
       const singleUse = keys.purpose.singleUse && options.consume !== false;
       const state = await revocation({ userId: sub, jti, now }, options, singleUse);
-      if (state !== undefined) checkRevocation(state, iat);
+      // Purpose tokens carry their issue time in ms (`ims`) and no session, so
+      // the cut-off compares that; one without it counts as issued at the end
+      // of its second's start (refused in the cut-off's own second).
+      const ims = payload.ims;
+      const issuedAtMs =
+        typeof ims === 'number' && Number.isSafeInteger(ims) && Math.floor(ims / 1000) === iat
+          ? ims
+          : iat * 1000;
+      if (state !== undefined) checkRevocation(state, iat, issuedAtMs);
       if (singleUse) {
         const first = await storeCall('consumeOnce', options, () =>
           store.consumeOnce(sub, jti, exp * 1000 + toleranceMs, now, options),
