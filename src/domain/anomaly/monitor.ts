@@ -235,7 +235,10 @@ export function anomalyMonitorFromParts(options: AnomalyMonitorOptions): Anomaly
     async recordAuthFailure(failure, callOptions) {
       if (authFailures === undefined) return none;
       const subjects = authFailures.subjects(failure);
-      const verdict = lists.check(failure.ip, [subjects.ip, subjects.user]);
+      // Only the address decides: the user name of a failed login is what the
+      // client typed, so a `user:` allow entry must not switch off counting
+      // for whoever tries that name.
+      const verdict = lists.check(failure.ip, subjects.ip === undefined ? [] : [subjects.ip]);
       if (verdict !== undefined) return none;
       let findings: Awaited<ReturnType<AuthFailureDetector['record']>>;
       try {

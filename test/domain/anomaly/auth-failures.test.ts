@@ -37,6 +37,16 @@ describe('authentication-failure detector', () => {
     expect(detector.subjects({ ip: 'garbage' })).toEqual({});
   });
 
+  it('an allow-listed user name does not exempt failed logins against it', async () => {
+    const { monitor } = setup({ lists: { allow: ['user:healthcheck'] } });
+    const types = new Set<string>();
+    for (let i = 0; i < 21; i++) {
+      const found = await monitor.recordAuthFailure({ ip: '203.0.113.9', user: 'healthcheck' });
+      for (const anomaly of found) types.add(anomaly.type);
+    }
+    expect([...types].sort()).toEqual(['auth_failures_ip', 'auth_failures_user']);
+  });
+
   it('brute force on one account from many IPs: the 11th failure raises one alert', async () => {
     const { monitor, sink, settle } = setup();
     for (let i = 0; i < 10; i++) {
