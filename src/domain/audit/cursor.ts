@@ -25,7 +25,8 @@ export function decodeCursor(value: unknown): AuditCursor {
     } catch {
       // Not base64: falls through to the error below.
     }
-    const match = /^(\d{1,16})\.([0-9a-f-]{36})$/.exec(text);
+    const match =
+      /^(\d{1,16})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(text);
     if (match) return { timestamp: Number(match[1]), id: match[2]! };
   }
   throw new InvalidOptionError('cursor', value, 'the nextCursor of a previous page');

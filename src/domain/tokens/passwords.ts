@@ -76,7 +76,17 @@ export function parseArgon2(hash: string): ParsedArgon2 | undefined {
   const memoryKiB = Number(match[1]);
   const passes = Number(match[2]);
   const parallelism = Number(match[3]);
-  if (parallelism < 1 || passes < 1 || memoryKiB < 8 * parallelism || memoryKiB > 4_194_304) {
+  // The same bounds as defineArgon2Parameters: a corrupted or planted hash
+  // row must not make one verification burn minutes of CPU.
+  if (
+    parallelism < 1 ||
+    parallelism > 255 ||
+    passes < 1 ||
+    passes > 100 ||
+    memoryKiB < 8 * parallelism ||
+    memoryKiB > 4_194_304 ||
+    tag.length > 128
+  ) {
     return undefined;
   }
   return { parameters: { memoryKiB, passes, parallelism, tagLength: tag.length }, salt, tag };

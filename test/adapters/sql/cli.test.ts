@@ -188,6 +188,15 @@ describe('lockwatch CLI: usage and bad input', () => {
     }
     const purge = await cli(['audit', 'purge', '--url', 'postgres://127.0.0.1:1/none']);
     expect(purge).toMatchObject({ code: 2, stderr: expect.stringContaining('--older-than') });
+    const everything = await cli([
+      'audit',
+      'purge',
+      '--url',
+      'postgres://127.0.0.1:1/none',
+      '--older-than',
+      '0s',
+    ]);
+    expect(everything).toMatchObject({ code: 2, stderr: expect.stringContaining('--older-than') });
   });
 
   it('says it cannot connect, naming the database without its password', async () => {

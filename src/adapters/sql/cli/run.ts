@@ -134,7 +134,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       if (olderThan === undefined) {
         throw new InvalidOptionError('--older-than', olderThan, 'a duration such as 90d');
       }
-      cutoff = now - durationOption('--older-than', olderThan, 0, 100 * 366 * 86_400_000);
+      // Not 0: `--older-than 0` would empty the whole audit log by a slip.
+      cutoff = now - durationOption('--older-than', olderThan, 1000, 100 * 366 * 86_400_000);
     } else if (command === 'audit') {
       if (format !== 'table' && format !== 'json') {
         throw new InvalidOptionError('--format', format, "'table' or 'json'");
