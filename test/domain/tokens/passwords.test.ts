@@ -131,6 +131,9 @@ describe('password hashing', () => {
       text.replace('v=19', 'v=16'),
       text.replace('m=19456', 'm=4'),
       text.replace('t=2', 't=0'),
+      text.replace('t=2', 't=101'),
+      text.replace('t=2', 't=4000000000'),
+      text.replace('p=1', 'p=256'),
       `${text}$extra`,
       text.slice(0, -10),
     ]) {
