@@ -75,7 +75,16 @@ function sqliteWriter(db: SqliteNative): (records: readonly AuditRecord[]) => vo
     // Another caller's transaction is open on this one connection (an application using the same
     // MikroORM instance): joining it would tie these records to its fate. Retry later instead.
     if (db.inTransaction) throw new Error('the SQLite connection is inside another transaction');
-    run(records);
+    // better-sqlite3 is synchronous: waiting out another process's write lock
+    // (busy_timeout) would stall the whole event loop, requests included. The
+    // audit write gives up at once instead and the logger retries it later.
+    const busyTimeout = db.pragma('busy_timeout', { simple: true });
+    db.pragma('busy_timeout = 0');
+    try {
+      run(records);
+    } finally {
+      db.pragma(`busy_timeout = ${Number(busyTimeout) || 0}`);
+    }
   };
 }
 

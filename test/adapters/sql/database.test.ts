@@ -73,6 +73,25 @@ describe('SQLite database', () => {
     await db.close();
   });
 
+  it('an audit write gives up at once while another handle holds the write lock, never blocking the event loop', async () => {
+    const url = `sqlite:${join(dir, 'locked.db')}`;
+    // A minute of busy timeout: were the audit write to wait it out, the
+    // synchronous driver would freeze the process past the test's timeout.
+    const app = await openSqlDatabase({ url, busyTimeoutMs: 60_000 });
+    const other = await openSqlDatabase({ url });
+    if (app.native.kind !== 'sqlite' || other.native.kind !== 'sqlite') throw new Error('SQLite');
+    other.native.db.exec('BEGIN IMMEDIATE');
+    const sink = createSqlAuditSink(app);
+    await expect(sink.write([auditRecord(1)])).rejects.toThrow();
+    expect(app.native.db.pragma('busy_timeout', { simple: true })).toBe(60_000);
+    other.native.db.exec('COMMIT');
+    await sink.write([auditRecord(1)]);
+    const page = await createSqlAuditReader(app).query({});
+    expect(page.records).toHaveLength(1);
+    await other.close();
+    await app.close();
+  });
+
   it('lets a reader query while another handle holds the write lock', async () => {
     const url = `sqlite:${join(dir, 'shared.db')}`;
     const writer = await openSqlDatabase({ url });
