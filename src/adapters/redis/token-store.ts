@@ -11,7 +11,7 @@ import type { SessionRecord, TokenStore } from '../../ports/token-store.ts';
 import { connect, type RedisConnectionOptions, release } from './client.ts';
 import { toStoreError } from './errors.ts';
 import { keyPrefixOption, subjectTag } from './keys.ts';
-import { defineScript, type LuaScript, type RedisClient, runScript } from './script.ts';
+import { abortable, defineScript, type LuaScript, type RedisClient, runScript } from './script.ts';
 import {
   consumeLua,
   createSessionLua,
@@ -329,22 +329,4 @@ function recordFromHash(hash: Record<string, string>, id: string): SessionRecord
     lastIp: hash.lip,
     data: hash.d,
   };
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -12,7 +12,7 @@ import { systemClock } from '../clock/system.ts';
 import { connect, type RedisConnectionOptions, release } from './client.ts';
 import { toStoreError } from './errors.ts';
 import { keyPrefixOption, subjectTag, windowKey } from './keys.ts';
-import { defineScript, type RedisClient, runScriptArgv } from './script.ts';
+import { abortable, defineScript, type RedisClient, runScriptArgv } from './script.ts';
 import { evaluateLua } from './scripts/evaluate.ts';
 import { refundLua } from './scripts/refund.ts';
 import { slotOfTag } from './slot.ts';
@@ -241,22 +241,4 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
       await release(connected);
     },
   };
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

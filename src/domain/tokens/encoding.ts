@@ -1,3 +1,5 @@
+import { base64url } from '../crypto/sha256.ts';
+
 /**
  * Strict base64url and JSON for token parsing: one canonical encoding per
  * byte string, valid UTF-8, and no duplicate member names (RFC 7515 §5.2
@@ -93,24 +95,7 @@ export function decodeBase64urlText(segment: string): string | undefined {
 }
 
 /** Encodes bytes as unpadded base64url. */
-export function encodeBase64url(bytes: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out +=
-      alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + alphabet[n & 63]!;
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]!;
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]!;
-  }
-  return out;
-}
+export const encodeBase64url: (bytes: Uint8Array) => string = base64url;
 
 /** UTF-8 bytes of a string. */
 export function utf8Bytes(text: string): Uint8Array {
