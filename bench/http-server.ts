@@ -26,14 +26,23 @@ async function composed() {
     '../src/index.ts'
   );
   const sql = await import('../src/adapters/sql/index.ts');
-  const database = await sql.openSqlDatabase({ url: `sqlite:${auditFile}` });
+  // LW_AUDIT=postgres writes the audit log to PostgreSQL (LOCKWATCH_TEST_POSTGRES_URL, or the local `test` database).
+  const database = await sql.openSqlDatabase(
+    process.env.LW_AUDIT === 'postgres'
+      ? {
+          url:
+            process.env.LOCKWATCH_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test',
+          migrate: 'auto',
+        }
+      : { url: `sqlite:${auditFile}` },
+  );
   closers.push(() => database.close());
   let window: import('../src/index.ts').WindowStore;
   if (storeKind === 'redis') {
     const { createRedisWindowStore } = await import('../src/adapters/redis/index.ts');
     window = createRedisWindowStore({ url: redisUrl, prefix });
   } else window = createMemoryWindowStore();
-  // LW_AUDIT=off|memory and LW_BURST=off switch a part off or swap it, to measure what each costs.
+  // LW_AUDIT=off|memory|postgres and LW_BURST=off switch a part off or swap it, to measure what each costs.
   const { createMemoryAuditSink } = await import('../src/index.ts');
   const audit =
     process.env.LW_AUDIT === 'off'
@@ -45,6 +54,9 @@ async function composed() {
     stores: { window, audit, alerts: createMemoryAlertSink() },
     rateLimit: { limit, window: '60s' },
     anomaly: process.env.LW_BURST === 'off' ? false : {},
+    audit: process.env.LW_BATCH === undefined ? {} : { batchSize: Number(process.env.LW_BATCH) },
+    // LW_HEADERS=off sends no rate-limit fields (to tell the client's parsing from the server's work).
+    http: process.env.LW_HEADERS === 'off' ? { headers: false } : {},
     // A slow store on a loaded machine must show as errors (503), never as faster fail-open answers.
     failure: {
       rateLimit: { policy: 'closed', timeoutMs: 5000 },
