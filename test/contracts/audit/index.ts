@@ -79,6 +79,19 @@ export function auditLogContract(name: string, create: AuditLogFactory): void {
       expect(new Set(ids(page.records)).size).toBe(40);
     });
 
+    it('writes large batches whole, fields intact, and rewrites them once', async () => {
+      // More than two of the SQLite sink's 100-row inserts plus a remainder, then the same again.
+      const large = Array.from({ length: 250 }, (_, i) =>
+        auditRecord(2000 + i, i % 9 === 0 ? { userId: undefined, requestId: undefined } : {}),
+      );
+      await sink.write(large);
+      const extra = auditRecord(3000);
+      await sink.write([...large.slice(150), extra]);
+      const page = await reader.query({ limit: 1000, includeTotal: true });
+      expect(page.total).toBe(251);
+      expect(page.records).toEqual(newest([...large, extra]));
+    });
+
     it('returns newest first by timestamp, then id', async () => {
       const same = Array.from({ length: 5 }, (_, i) => auditRecord(100 + i, { timestamp: t0 }));
       await sink.write([...sample.slice(0, 10), ...same]);
