@@ -97,8 +97,10 @@ const plugin: FastifyPluginCallback<FastifyLockWatchOptions> = (fastify, options
     reply.headers(admission.headers);
   });
 
-  fastify.addHook('onResponse', async (request, reply) => {
+  // A callback hook: an async one would cost a promise per response.
+  fastify.addHook('onResponse', (request, reply, done) => {
     if (request.lockwatch !== null) pipeline.finish(request.lockwatch, reply.statusCode);
+    done();
   });
 
   fastify.addHook('onRequestAbort', async (request) => {

@@ -35,6 +35,27 @@ const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
 // Ids a client may choose for its own request: no spaces, quotes or separators a log parser trips on.
 const requestIdPattern = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 const anomalyPattern = /^[a-z][a-z0-9_.-]{0,63}$/;
+// The frozen one-kind lists of a request's first anomaly, shared: a flood flags every request.
+const firstAnomaly = new Map<string, readonly string[]>();
+
+/** The frozen list `[kind]`, made once per kind (up to 256 kinds kept). */
+function anomalyList(kind: string): readonly string[] {
+  let list = firstAnomaly.get(kind);
+  if (list === undefined) {
+    list = Object.freeze([kind]);
+    if (firstAnomaly.size < 256) firstAnomaly.set(kind, list);
+  }
+  return list;
+}
+
+/** True for a promise or any other thenable, which `await` would unwrap. */
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
 
 /** The context of one request; fields are written by the pipeline only. */
 class Context<N> implements LockWatchContext {
@@ -87,7 +108,10 @@ class Context<N> implements LockWatchContext {
     if (typeof kind !== 'string' || !anomalyPattern.test(kind)) {
       throw new InvalidOptionError('kind', kind, "a lower-case anomaly kind such as 'burst'");
     }
-    if (!this.anomalies.includes(kind)) this.anomalies = Object.freeze([...this.anomalies, kind]);
+    if (this.anomalies.length === 0) this.anomalies = anomalyList(kind);
+    else if (!this.anomalies.includes(kind)) {
+      this.anomalies = Object.freeze([...this.anomalies, kind]);
+    }
   }
 
   /** Marks the context finished; false when it already was. Returns the latency so far, ms. */
@@ -287,7 +311,13 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
       let policy = '';
       let rate = '';
       for (const done of checks) {
-        const field = limits.find((limit) => limit.name === done.limit)?.policyField ?? '';
+        let field = '';
+        for (let i = 0; i < limits.length; i++) {
+          if (limits[i]!.name === done.limit) {
+            field = limits[i]!.policyField;
+            break;
+          }
+        }
         if (field !== '') policy = policy === '' ? field : `${policy}, ${field}`;
         rate = appendRateLimitItems(rate, done.decision.results);
       }
@@ -355,7 +385,9 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
       let skip = route.skip;
       for (const hook of beforeLimit) {
         try {
-          const outcome = await hook(request, context);
+          // A synchronous hook's result is used as it is: no microtask per hook.
+          const returned = hook(request, context);
+          const outcome = isThenable(returned) ? await returned : returned;
           if (outcome === 'skip') skip = true;
           else if (outcome !== undefined) return { context, headers: noHeaders, reply: outcome };
         } catch (error) {
@@ -373,7 +405,8 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
       if (deciding !== undefined) {
         for (const hook of onDecision) {
           try {
-            const hooked = await hook(request, context);
+            const returned = hook(request, context);
+            const hooked = isThenable(returned) ? await returned : returned;
             if (hooked !== undefined && reply === undefined && !context.rateLimited) reply = hooked;
           } catch (error) {
             onError(error, context);
