@@ -99,7 +99,18 @@ export function clientIp(options: ClientIpOptions = {}): (req: RequestLike) => s
     ip === undefined ? undefined : `ip:${groupWith(ip, ipv4Prefix, ipv6Prefix)}`;
 
   if (trust === 0 || (Array.isArray(trust) && trust.length === 0)) {
-    return (req) => subject(parseIp(req.remoteAddress as string));
+    // The subject depends on the address alone: the last one is kept, since a
+    // keep-alive connection sends request after request from one address.
+    let lastAddress: unknown;
+    let lastSubject: string | undefined;
+    return (req) => {
+      const address = req.remoteAddress;
+      if (address !== lastAddress || typeof address !== 'string') {
+        lastSubject = subject(parseIp(address as string));
+        lastAddress = address;
+      }
+      return lastSubject;
+    };
   }
   if (typeof trust === 'number') {
     return (req) => {
