@@ -76,26 +76,40 @@ const plugin: FastifyPluginCallback<FastifyLockWatchOptions> = (fastify, options
     }
   });
 
-  fastify.addHook(hook, async (request: FastifyRequest, reply: FastifyReply) => {
-    const admission = await pipeline.begin(
-      {
-        method: request.method,
-        path: pathOf(request.url),
-        remoteAddress: request.raw.socket?.remoteAddress,
-        headers: request.headers,
-        raw: request,
-      },
-      request.routeOptions.config?.lockwatch,
-    );
-    request.lockwatch = admission.context;
-    const refusal = admission.reply;
-    if (refusal !== undefined) {
-      // A Buffer is sent as it is: Fastify would add a charset to a string's content type.
-      reply.code(refusal.status).headers(refusal.headers).send(Buffer.from(refusal.body));
-      return reply;
-    }
-    reply.headers(admission.headers);
-  });
+  // A callback hook: an async one would add a promise and a microtask to every request.
+  fastify.addHook(
+    hook,
+    (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+      pipeline
+        .begin(
+          {
+            method: request.method,
+            path: pathOf(request.url),
+            remoteAddress: request.raw.socket?.remoteAddress,
+            headers: request.headers,
+            raw: request,
+          },
+          request.routeOptions.config?.lockwatch,
+        )
+        .then((admission) => {
+          request.lockwatch = admission.context;
+          const refusal = admission.reply;
+          try {
+            if (refusal !== undefined) {
+              // A Buffer is sent as it is: Fastify would add a charset to a string's content type.
+              // The reply is sent, so the request goes no further: done is not called.
+              reply.code(refusal.status).headers(refusal.headers).send(Buffer.from(refusal.body));
+              return;
+            }
+            reply.headers(admission.headers);
+          } catch (error) {
+            done(error as Error);
+            return;
+          }
+          done();
+        }, done);
+    },
+  );
 
   // A callback hook: an async one would cost a promise per response.
   fastify.addHook('onResponse', (request, reply, done) => {
