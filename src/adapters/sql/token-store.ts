@@ -17,12 +17,8 @@ import type { CallOptions } from '../../ports/call-options.ts';
 import type { RotateOutcome, RotateRequest, TokenStore } from '../../ports/token-store.ts';
 import type { SqlDatabase } from './database.ts';
 import { SqlSchemaError } from './errors.ts';
-import type {
-  PostgresNative,
-  PostgresPoolClient,
-  SqliteNative,
-  SqliteStatement,
-} from './native.ts';
+import type { PostgresNative, SqliteNative, SqliteStatement } from './native.ts';
+import { inPgTransaction } from './pg-transaction.ts';
 
 /** A {@link TokenStore} on a {@link SqlDatabase}. */
 export interface SqlTokenStore extends TokenStore {
@@ -213,12 +209,6 @@ function updateValues(s: StoredSession): unknown[] {
   ];
 }
 
-/** An error the server answered with (it has a SQLSTATE): the connection itself is fine. */
-function isServerError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
-}
-
 function postgresEngine(pool: PostgresNative, sql: Statements): Engine {
   const query = (name: StatementName, values: unknown[]) =>
     pool.query({ name: `lockwatch_tokens_${name}`, text: sql[name], values });
@@ -230,47 +220,30 @@ function postgresEngine(pool: PostgresNative, sql: Statements): Engine {
       return (await query(name, values)).rowCount ?? 0;
     },
     async rotate(request) {
-      const client: PostgresPoolClient = await pool.connect();
-      let discard = false;
-      try {
-        await client.query('begin');
-        try {
-          // FOR UPDATE makes concurrent rotations of one session wait, then read the first one's result.
-          const found = await client.query<SessionRow>({
-            name: 'lockwatch_tokens_lock',
-            text: `${sql.select} for update`,
+      return inPgTransaction(pool, async (client) => {
+        // FOR UPDATE makes concurrent rotations of one session wait, then read the first one's result.
+        const found = await client.query<SessionRow>({
+          name: 'lockwatch_tokens_lock',
+          text: `${sql.select} for update`,
+          values: [request.userId, request.sessionId],
+        });
+        const row = found.rows[0];
+        const step = rotationStep(row === undefined ? undefined : toRecord(row), request);
+        if (step.write === 'delete') {
+          await client.query({
+            name: 'lockwatch_tokens_remove',
+            text: sql.remove,
             values: [request.userId, request.sessionId],
           });
-          const row = found.rows[0];
-          const step = rotationStep(row === undefined ? undefined : toRecord(row), request);
-          if (step.write === 'delete') {
-            await client.query({
-              name: 'lockwatch_tokens_remove',
-              text: sql.remove,
-              values: [request.userId, request.sessionId],
-            });
-          } else if (step.write === 'replace') {
-            await client.query({
-              name: 'lockwatch_tokens_update',
-              text: sql.update,
-              values: updateValues(step.record),
-            });
-          }
-          await client.query('commit');
-          return step.outcome;
-        } catch (error) {
-          await client.query('rollback').catch(() => {
-            discard = true;
+        } else if (step.write === 'replace') {
+          await client.query({
+            name: 'lockwatch_tokens_update',
+            text: sql.update,
+            values: updateValues(step.record),
           });
-          throw error;
         }
-      } catch (error) {
-        if (!isServerError(error)) discard = true;
-        throw error;
-      } finally {
-        // A connection that failed outside SQL (reset, timeout) is discarded, not pooled again.
-        client.release(discard);
-      }
+        return step.outcome;
+      });
     },
   };
 }

@@ -11,6 +11,7 @@ import type { WindowStore } from '../../ports/window-store.ts';
 import { systemClock } from '../clock/system.ts';
 import type { SqlDatabase } from './database.ts';
 import type { PostgresNative, PostgresPoolClient, SqliteNative } from './native.ts';
+import { inPgTransaction } from './pg-transaction.ts';
 import { toSqlError } from './sql-errors.ts';
 
 /** Options of {@link createSqlWindowStore}. */
@@ -304,12 +305,6 @@ function sqliteRunner(db: SqliteNative, clock: Clock): Runner {
 
 const serverNow = '(extract(epoch from clock_timestamp()) * 1000)::int8';
 
-/** An error the server answered with (it has a SQLSTATE): the connection itself is fine. */
-function isServerError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
-}
-
 async function serverClock(client: PostgresPoolClient): Promise<number> {
   const { rows } = await client.query<{ now: string }>(`select ${serverNow} as now`);
   return Number(rows[0]?.now);
@@ -320,60 +315,43 @@ function postgresRunner(pool: PostgresNative, clock: Clock, serverTime: boolean)
     serverTime ? Number(row?.now) : clock.now();
   return {
     async locked(key, change, create) {
-      const client: PostgresPoolClient = await pool.connect();
-      let discard = false;
-      try {
-        await client.query('begin');
-        try {
-          // FOR UPDATE waits for a concurrent check of the same subject and then reads its result.
-          let found = await client.query<{ states: string; now: string }>({
-            name: 'lockwatch_window_lock',
-            text: `select states, ${serverNow} as now from lockwatch_window_state where key = $1 for update`,
+      return inPgTransaction(pool, async (client) => {
+        // FOR UPDATE waits for a concurrent check of the same subject and then reads its result.
+        let found = await client.query<{ states: string; now: string }>({
+          name: 'lockwatch_window_lock',
+          text: `select states, ${serverNow} as now from lockwatch_window_state where key = $1 for update`,
+          values: [key],
+        });
+        let created = false;
+        if (found.rows.length === 0 && create) {
+          // No row yet: create an empty one, or, when a concurrent check just created it, wait for
+          // that check and lock its row (xmax = 0 only on a row this statement inserted).
+          found = await client.query<{ states: string; now: string; inserted: boolean }>({
+            name: 'lockwatch_window_create',
+            text: `insert into lockwatch_window_state (key, states, expires_at) values ($1, '{}', 0) on conflict (key) do update set expires_at = lockwatch_window_state.expires_at returning states, ${serverNow} as now, (xmax = 0) as inserted`,
             values: [key],
           });
-          let created = false;
-          if (found.rows.length === 0 && create) {
-            // No row yet: create an empty one, or, when a concurrent check just created it, wait for
-            // that check and lock its row (xmax = 0 only on a row this statement inserted).
-            found = await client.query<{ states: string; now: string; inserted: boolean }>({
-              name: 'lockwatch_window_create',
-              text: `insert into lockwatch_window_state (key, states, expires_at) values ($1, '{}', 0) on conflict (key) do update set expires_at = lockwatch_window_state.expires_at returning states, ${serverNow} as now, (xmax = 0) as inserted`,
-              values: [key],
-            });
-            created = (found.rows[0] as { inserted?: boolean } | undefined)?.inserted === true;
-          }
-          const row = found.rows[0];
-          const now = row === undefined && serverTime ? await serverClock(client) : nowOf(row);
-          const { result, states } = change(parse(row?.states), now);
-          const kept = states === null ? undefined : pruned(states, now);
-          if (kept === null || (kept === undefined && created)) {
-            await client.query({
-              name: 'lockwatch_window_delete',
-              text: 'delete from lockwatch_window_state where key = $1',
-              values: [key],
-            });
-          } else if (kept !== undefined) {
-            await client.query({
-              name: 'lockwatch_window_update',
-              text: 'update lockwatch_window_state set states = $2, expires_at = $3 where key = $1',
-              values: [key, JSON.stringify(kept.states), kept.expiresAt],
-            });
-          }
-          await client.query('commit');
-          return result;
-        } catch (error) {
-          await client.query('rollback').catch(() => {
-            discard = true;
-          });
-          throw error;
+          created = (found.rows[0] as { inserted?: boolean } | undefined)?.inserted === true;
         }
-      } catch (error) {
-        if (!isServerError(error)) discard = true;
-        throw error;
-      } finally {
-        // A connection that failed outside SQL (reset, timeout) is discarded, not returned to the pool.
-        client.release(discard);
-      }
+        const row = found.rows[0];
+        const now = row === undefined && serverTime ? await serverClock(client) : nowOf(row);
+        const { result, states } = change(parse(row?.states), now);
+        const kept = states === null ? undefined : pruned(states, now);
+        if (kept === null || (kept === undefined && created)) {
+          await client.query({
+            name: 'lockwatch_window_delete',
+            text: 'delete from lockwatch_window_state where key = $1',
+            values: [key],
+          });
+        } else if (kept !== undefined) {
+          await client.query({
+            name: 'lockwatch_window_update',
+            text: 'update lockwatch_window_state set states = $2, expires_at = $3 where key = $1',
+            values: [key, JSON.stringify(kept.states), kept.expiresAt],
+          });
+        }
+        return result;
+      });
     },
     async read(key, answer) {
       const found = await pool.query<{ states: string | null; now: string }>({

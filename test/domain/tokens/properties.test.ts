@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { reservedClaims } from '../../../src/domain/tokens/claims.ts';
 import { codeOf, testManager } from './support.ts';
 
 /**
@@ -99,33 +100,7 @@ describe('token properties (fast-check)', () => {
         fc.dictionary(
           fc
             .string({ minLength: 1, maxLength: 8 })
-            .filter(
-              (k) =>
-                ![
-                  'iss',
-                  'sub',
-                  'aud',
-                  'exp',
-                  'nbf',
-                  'iat',
-                  'jti',
-                  'sid',
-                  'client_id',
-                  'scope',
-                  'roles',
-                  'pur',
-                  'auth_time',
-                  'acr',
-                  'amr',
-                  'azp',
-                  'cnf',
-                  'act',
-                  'may_act',
-                  'nonce',
-                  'typ',
-                  '__proto__',
-                ].includes(k),
-            ),
+            .filter((k) => !reservedClaims.has(k) && k !== '__proto__'),
           fc.jsonValue(),
           { maxKeys: 3 },
         ),
