@@ -5,9 +5,10 @@
  * Express's `trust proxy` setting.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { finishWith, nodeRequest, sendReply, setHeaders } from './node-response.ts';
+import { nodeRequest, sendReply, setHeaders } from './node-response.ts';
 import { toPipeline } from './pipeline.ts';
-import type { HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
+import { finishWith } from './response-end.ts';
+import type { Admission, HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
 
 declare global {
   namespace Express {
@@ -43,24 +44,33 @@ export function expressLockWatch(
   source: HttpOptions<ExpressRequest> | HttpPipeline<ExpressRequest>,
 ): ExpressMiddleware {
   const pipeline = toPipeline(source);
+  const proceed = (
+    req: ExpressRequest,
+    res: ServerResponse,
+    next: (error?: unknown) => void,
+    admission: Admission,
+  ): void => {
+    const { context, reply } = admission;
+    req.lockwatch = context;
+    finishWith(pipeline as HttpPipeline<never>, res, context);
+    if (reply !== undefined) {
+      sendReply(res, reply);
+      return;
+    }
+    try {
+      setHeaders(res, admission.headers);
+    } catch (error) {
+      // Headers already sent by an earlier middleware: Express's error handling decides.
+      next(error);
+      return;
+    }
+    next();
+  };
   return (req, res, next) => {
-    pipeline.begin(nodeRequest(req, req, req.originalUrl ?? req.url)).then((admission) => {
-      const { context, reply } = admission;
-      req.lockwatch = context;
-      finishWith(pipeline as HttpPipeline<never>, res, context);
-      if (reply !== undefined) {
-        sendReply(res, reply);
-        return;
-      }
-      try {
-        setHeaders(res, admission.headers);
-      } catch (error) {
-        // Headers already sent by an earlier middleware: Express's error handling decides.
-        next(error);
-        return;
-      }
-      next();
-    }, next);
+    const admitted = pipeline.admit(nodeRequest(req, req, req.originalUrl ?? req.url));
+    if (admitted instanceof Promise) {
+      admitted.then((admission) => proceed(req, res, next, admission), next);
+    } else proceed(req, res, next, admitted);
   };
 }
 

@@ -75,7 +75,7 @@ export function honoLockWatch(
         'lockwatch/hono: no client address for a request, so client-IP limits do not apply to it; pass `remoteAddress` for your runtime.',
       );
     }
-    const admission = await pipeline.begin({
+    const admitted = pipeline.admit({
       method: c.req.method,
       path: pathOf(c.req.url),
       remoteAddress: address,
@@ -83,6 +83,8 @@ export function honoLockWatch(
       headers: nodeIncoming(c)?.headers ?? headersFromFetch(c.req.raw.headers),
       raw: c,
     });
+    // No microtask when the pipeline admitted at once.
+    const admission = admitted instanceof Promise ? await admitted : admitted;
     const { context, reply } = admission;
     c.set('lockwatch', context);
     if (reply !== undefined) {

@@ -1,7 +1,7 @@
 /** Shared by the adapters that write to a Node `ServerResponse` (Express, node:http). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathOf } from './request.ts';
-import type { HttpPipeline, HttpReply, HttpRequest, LockWatchContext } from './types.ts';
+import type { HttpReply, HttpRequest } from './types.ts';
 
 /** The framework-neutral view of a Node request; `path` from `url` (Express passes `originalUrl`). */
 export function nodeRequest<N>(req: IncomingMessage, raw: N, url = req.url): HttpRequest<N> {
@@ -24,27 +24,4 @@ export function sendReply(res: ServerResponse, reply: HttpReply): void {
   if (res.headersSent) return;
   res.writeHead(reply.status, reply.headers);
   res.end(reply.body);
-}
-
-/**
- * Reports the end of the response to the pipeline once: on `finish`, or on
- * `close` before it (the client went away: aborted). Also when both already
- * happened, as they can while the pipeline awaited its store.
- */
-export function finishWith(
-  pipeline: HttpPipeline<never>,
-  res: ServerResponse,
-  context: LockWatchContext,
-): void {
-  if (res.writableFinished || res.destroyed) {
-    pipeline.finish(context, res.statusCode, !res.writableFinished);
-    return;
-  }
-  const done = () => {
-    res.off('finish', done);
-    res.off('close', done);
-    pipeline.finish(context, res.statusCode, !res.writableFinished);
-  };
-  res.on('finish', done);
-  res.on('close', done);
 }

@@ -5,9 +5,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionError } from '../domain/config/errors.ts';
-import { finishWith, nodeRequest, sendReply, setHeaders } from './node-response.ts';
+import { nodeRequest, sendReply, setHeaders } from './node-response.ts';
 import { toPipeline } from './pipeline.ts';
-import type { HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
+import { finishWith } from './response-end.ts';
+import type { Admission, HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
 
 /** A request listener that also receives LockWatch's context. */
 export type LockWatchListener = (
@@ -34,7 +35,7 @@ function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerRespon
     res.destroy();
     return;
   }
-  res.writeHead(500, { 'Content-Type': 'application/json' });
+  res.writeHead(500, { 'content-type': 'application/json' });
   res.end('{"error":"internal_error"}');
 }
 
@@ -59,22 +60,30 @@ export function nodeLockWatch(
   }
   const pipeline = toPipeline(source);
   const onError = options.onError ?? defaultOnError;
+  const proceed = (req: IncomingMessage, res: ServerResponse, admission: Admission): void => {
+    const { context, reply } = admission;
+    finishWith(pipeline as HttpPipeline<never>, res, context);
+    if (reply !== undefined) {
+      sendReply(res, reply);
+      return;
+    }
+    setHeaders(res, admission.headers);
+    const result = listener(req, res, context);
+    if (result instanceof Promise) result.catch((error: unknown) => onError(error, req, res));
+  };
   return (req, res) => {
-    const fail = (error: unknown) => onError(error, req, res);
-    pipeline
-      .begin(nodeRequest(req, req))
-      .then((admission) => {
-        const { context, reply } = admission;
-        finishWith(pipeline as HttpPipeline<never>, res, context);
-        if (reply !== undefined) {
-          sendReply(res, reply);
-          return;
-        }
-        setHeaders(res, admission.headers);
-        const result = listener(req, res, context);
-        if (result instanceof Promise) result.catch(fail);
-      }, fail)
-      .catch(fail);
+    const admitted = pipeline.admit(nodeRequest(req, req));
+    if (admitted instanceof Promise) {
+      admitted
+        .then((admission) => proceed(req, res, admission))
+        .catch((error: unknown) => onError(error, req, res));
+      return;
+    }
+    try {
+      proceed(req, res, admitted);
+    } catch (error) {
+      onError(error, req, res);
+    }
   };
 }
 

@@ -4,6 +4,7 @@
  * guard → handler → finish hooks with status and latency. Framework adapters
  * only translate requests and replies; every behaviour is here, once.
  */
+import { createUuidV7Generator } from '../domain/audit/uuid.ts';
 import { InvalidOptionError } from '../domain/config/errors.ts';
 import { validateCost } from '../domain/ratelimit/policy.ts';
 import type { Decision } from '../domain/ratelimit/types.ts';
@@ -35,6 +36,9 @@ const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
 // Ids a client may choose for its own request: no spaces, quotes or separators a log parser trips on.
 const requestIdPattern = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 const anomalyPattern = /^[a-z][a-z0-9_.-]{0,63}$/;
+// Ids of requests that bring none: UUIDv7 (time-ordered, unique), made from pooled random bytes,
+// several times cheaper per request than `crypto.randomUUID()`.
+const newRequestId = createUuidV7Generator();
 // The frozen one-kind lists of a request's first anomaly, shared: a flood flags every request.
 const firstAnomaly = new Map<string, readonly string[]>();
 
@@ -47,6 +51,9 @@ function anomalyList(kind: string): readonly string[] {
   }
   return list;
 }
+
+/** A value now, or a promise of it once a step has to wait. */
+type Step<T> = T | Promise<T>;
 
 /** True for a promise or any other thenable, which `await` would unwrap. */
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -98,13 +105,21 @@ class Context<N> implements LockWatchContext {
         this.#requestId =
           typeof header === 'string' && requestIdPattern.test(header)
             ? header
-            : crypto.randomUUID();
+            : newRequestId(this.startedAt);
       }
     }
     return this.#requestId;
   }
 
   flagAnomaly(kind: string): void {
+    const known = firstAnomaly.get(kind);
+    if (known !== undefined) {
+      // A kind seen before was valid then: no pattern test per flagged request.
+      if (this.anomalies.length === 0) this.anomalies = known;
+      else if (!this.anomalies.includes(kind))
+        this.anomalies = Object.freeze([...this.anomalies, kind]);
+      return;
+    }
     if (typeof kind !== 'string' || !anomalyPattern.test(kind)) {
       throw new InvalidOptionError('kind', kind, "a lower-case anomaly kind such as 'burst'");
     }
@@ -225,17 +240,43 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     return validateCost(await cost(request), `cost of limit '${limit.name}'`);
   };
 
-  /** Checks one limit; undefined when its key gives the request no subject. */
-  const check = async (
+  /** Charges `subject`; without a promise when the limiter's store decides in process. */
+  const charge = (
+    limit: CompiledLimit<N>,
+    subject: string,
+    cost: number | undefined,
+  ): LimitCheck | Promise<LimitCheck> => {
+    const options = cost === undefined ? undefined : { cost };
+    const { limiter } = limit;
+    if (limiter.checkNow !== undefined) {
+      return { limit: limit.name, subject, cost, decision: limiter.checkNow(subject, options) };
+    }
+    return limiter
+      .check(subject, options)
+      .then((decision) => ({ limit: limit.name, subject, cost, decision }));
+  };
+
+  const checkSubject = (
     limit: CompiledLimit<N>,
     request: HttpRequest<N>,
-  ): Promise<LimitCheck | undefined> => {
-    const key = limit.key(request);
-    const subject = key instanceof Promise ? await key : key;
+    subject: string | undefined,
+  ): Step<LimitCheck | undefined> => {
     if (subject === undefined) return undefined;
-    const cost = typeof limit.cost === 'function' ? await costOf(limit, request) : limit.cost;
-    const decision = await limit.limiter.check(subject, cost === undefined ? undefined : { cost });
-    return { limit: limit.name, subject, cost, decision };
+    if (typeof limit.cost === 'function') {
+      return costOf(limit, request).then((cost) => charge(limit, subject, cost));
+    }
+    return charge(limit, subject, limit.cost);
+  };
+
+  /** Checks one limit; undefined when its key gives the request no subject. */
+  const check = (
+    limit: CompiledLimit<N>,
+    request: HttpRequest<N>,
+  ): Step<LimitCheck | undefined> => {
+    const key = limit.key(request);
+    return isThenable(key)
+      ? Promise.resolve(key).then((subject) => checkSubject(limit, request, subject))
+      : checkSubject(limit, request, key);
   };
 
   const refund = async (
@@ -255,21 +296,12 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     }
   };
 
-  /** Runs every limit; fills the context; returns the deciding check. */
-  const runLimits = async (
-    request: HttpRequest<N>,
+  /** Fills the context from the settled checks of every limit; returns the deciding check. */
+  const settleLimits = (
     limits: readonly CompiledLimit<N>[],
+    settled: readonly PromiseSettledResult<LimitCheck | undefined>[],
     context: Context<N>,
-  ): Promise<LimitCheck | undefined> => {
-    if (limits.length === 1) {
-      const only = await check(limits[0]!, request);
-      if (only === undefined) return undefined;
-      context.checks = [only];
-      context.decision = only.decision;
-      context.rateLimited = !only.decision.allowed;
-      return only;
-    }
-    const settled = await Promise.allSettled(limits.map((limit) => check(limit, request)));
+  ): Step<LimitCheck | undefined> => {
     const checks: (LimitCheck | undefined)[] = [];
     let failure: { reason: unknown } | undefined;
     let deciding: LimitCheck | undefined;
@@ -288,16 +320,58 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
         deciding = done;
       }
     }
+    const conclude = (): LimitCheck | undefined => {
+      if (failure !== undefined) throw failure.reason;
+      if (deciding === undefined) return undefined;
+      context.checks = Object.freeze(checks.filter((c): c is LimitCheck => c !== undefined));
+      context.decision = deciding.decision;
+      context.rateLimited = !deciding.decision.allowed;
+      return deciding;
+    };
     if (failure !== undefined || (deciding !== undefined && !deciding.decision.allowed)) {
       // All limits admit or none is charged, across subjects as within one.
-      await refund(limits, checks, context);
+      return refund(limits, checks, context).then(conclude);
     }
-    if (failure !== undefined) throw failure.reason;
-    if (deciding === undefined) return undefined;
-    context.checks = Object.freeze(checks.filter((c): c is LimitCheck => c !== undefined));
-    context.decision = deciding.decision;
-    context.rateLimited = !deciding.decision.allowed;
-    return deciding;
+    return conclude();
+  };
+
+  /** Runs every limit; fills the context; returns the deciding check. */
+  const runLimits = (
+    request: HttpRequest<N>,
+    limits: readonly CompiledLimit<N>[],
+    context: Context<N>,
+  ): Step<LimitCheck | undefined> => {
+    if (limits.length === 1) {
+      const only = (done: LimitCheck | undefined): LimitCheck | undefined => {
+        if (done === undefined) return undefined;
+        context.checks = [done];
+        context.decision = done.decision;
+        context.rateLimited = !done.decision.allowed;
+        return done;
+      };
+      const checked = check(limits[0]!, request);
+      return isThenable(checked) ? Promise.resolve(checked).then(only) : only(checked);
+    }
+    const pending: Step<LimitCheck | undefined>[] = [];
+    let waits = false;
+    for (const limit of limits) {
+      try {
+        const checked = check(limit, request);
+        if (isThenable(checked)) waits = true;
+        pending.push(checked);
+      } catch (error) {
+        pending.push(Promise.reject(error));
+        waits = true;
+      }
+    }
+    if (waits) {
+      return Promise.allSettled(pending).then((settled) => settleLimits(limits, settled, context));
+    }
+    return settleLimits(
+      limits,
+      pending.map((value) => ({ status: 'fulfilled', value: value as LimitCheck | undefined })),
+      context,
+    );
   };
 
   /** Rate-limit headers of the checks, in the enabled formats. */
@@ -321,8 +395,8 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
         if (field !== '') policy = policy === '' ? field : `${policy}, ${field}`;
         rate = appendRateLimitItems(rate, done.decision.results);
       }
-      if (policy !== '') target['RateLimit-Policy'] = policy;
-      if (rate !== '') target.RateLimit = rate;
+      if (policy !== '') target['ratelimit-policy'] = policy;
+      if (rate !== '') target.ratelimit = rate;
     }
     if (format.legacy && deciding.decision.results.length > 0) {
       setLegacyHeaders(target, deciding.decision, clock.now());
@@ -345,7 +419,7 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
         'service_unavailable',
         { retry_after: retryAfter },
         `Rate limiting is unavailable; retry in ${retryAfter} s.`,
-        { 'Retry-After': String(retryAfter) },
+        { 'retry-after': String(retryAfter) },
       );
     }
     const headers = rateLimitHeaders(limits, context.checks, deciding, {});
@@ -362,7 +436,7 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
       );
     }
     const retryAfter = Math.max(1, ceilSeconds(decision.retryAfterMs));
-    headers['Retry-After'] = String(retryAfter);
+    headers['retry-after'] = String(retryAfter);
     return refusal(
       replyFormat,
       'rate_limit_exceeded',
@@ -375,61 +449,162 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
   const withHeaders = (reply: HttpReply, headers: Readonly<Record<string, string>>): HttpReply =>
     headers === noHeaders ? reply : { ...reply, headers: { ...headers, ...reply.headers } };
 
+  /** A hook's reply, when it may still answer: the first one wins, never over a refusal. */
+  const hookReply = (
+    reply: HttpReply | undefined,
+    hooked: HttpReply | undefined,
+    context: Context<N>,
+  ): HttpReply | undefined =>
+    hooked !== undefined && reply === undefined && !context.rateLimited ? hooked : reply;
+
+  // The steps of admission, each continuing into the next: synchronous while
+  // every step is (in-process store, synchronous hooks), a promise from the
+  // first step that waits. A microtask per step measured at several µs per request.
+
+  /** Runs the before-limit hooks from `index`, then the limits. */
+  const fromBeforeHook = (
+    request: HttpRequest<N>,
+    context: Context<N>,
+    route: CompiledRoute<N>,
+    index: number,
+    skip: boolean,
+  ): Step<Admission> => {
+    for (let i = index; i < beforeLimit.length; i++) {
+      let outcome: ReturnType<(typeof beforeLimit)[number]>;
+      try {
+        outcome = beforeLimit[i]!(request, context);
+      } catch (error) {
+        onError(error, context);
+        continue;
+      }
+      if (isThenable(outcome)) {
+        return Promise.resolve(outcome).then(
+          (settled) =>
+            settled === 'skip' || settled === undefined
+              ? fromBeforeHook(request, context, route, i + 1, skip || settled === 'skip')
+              : { context, headers: noHeaders, reply: settled },
+          (error: unknown) => {
+            onError(error, context);
+            return fromBeforeHook(request, context, route, i + 1, skip);
+          },
+        );
+      }
+      if (outcome === 'skip') skip = true;
+      else if (outcome !== undefined) return { context, headers: noHeaders, reply: outcome };
+    }
+    if (!skip) {
+      const skipped = isSkipped(request);
+      if (skipped !== false && skipped !== true) {
+        return skipped.then((value) => limitStep(request, context, route, value));
+      }
+      skip = skipped;
+    }
+    return limitStep(request, context, route, skip);
+  };
+
+  const limitStep = (
+    request: HttpRequest<N>,
+    context: Context<N>,
+    route: CompiledRoute<N>,
+    skip: boolean,
+  ): Step<Admission> => {
+    if (skip) context.skipped = true;
+    if (skip || route.limits.length === 0) {
+      return guardStep(request, context, route, undefined, undefined);
+    }
+    const deciding = runLimits(request, route.limits, context);
+    return isThenable(deciding)
+      ? Promise.resolve(deciding).then((done) => decisionStep(request, context, route, done, 0))
+      : decisionStep(request, context, route, deciding, 0);
+  };
+
+  /** Runs the decision hooks from `index`, then refuses or goes on to the guard. */
+  const decisionStep = (
+    request: HttpRequest<N>,
+    context: Context<N>,
+    route: CompiledRoute<N>,
+    deciding: LimitCheck | undefined,
+    index: number,
+    reply?: HttpReply,
+  ): Step<Admission> => {
+    if (deciding === undefined) return guardStep(request, context, route, undefined, undefined);
+    for (let i = index; i < onDecision.length; i++) {
+      let returned: ReturnType<(typeof onDecision)[number]>;
+      try {
+        returned = onDecision[i]!(request, context);
+      } catch (error) {
+        onError(error, context);
+        continue;
+      }
+      if (isThenable(returned)) {
+        return Promise.resolve(returned).then(
+          (hooked) =>
+            decisionStep(
+              request,
+              context,
+              route,
+              deciding,
+              i + 1,
+              hookReply(reply, hooked ?? undefined, context),
+            ),
+          (error: unknown) => {
+            onError(error, context);
+            return decisionStep(request, context, route, deciding, i + 1, reply);
+          },
+        );
+      }
+      reply = hookReply(reply, returned ?? undefined, context);
+    }
+    if (context.rateLimited) {
+      return { context, headers: noHeaders, reply: refuse(route.limits, context, deciding) };
+    }
+    return guardStep(request, context, route, deciding, reply);
+  };
+
+  const guardStep = (
+    request: HttpRequest<N>,
+    context: Context<N>,
+    route: CompiledRoute<N>,
+    deciding: LimitCheck | undefined,
+    reply: HttpReply | undefined,
+  ): Step<Admission> => {
+    const headers =
+      deciding !== undefined && format.allowed && (format.draft || format.legacy)
+        ? rateLimitHeaders(route.limits, context.checks, deciding, {})
+        : noHeaders;
+    if (reply !== undefined) {
+      return { context, headers: noHeaders, reply: withHeaders(reply, headers) };
+    }
+    if (route.guard === undefined) return { context, headers, reply: undefined };
+    return Promise.resolve(route.guard(request, context)).then((result) => {
+      if (!result.allow) {
+        return { context, headers: noHeaders, reply: withHeaders(result.reply, headers) };
+      }
+      context.principal = result.principal;
+      return { context, headers, reply: undefined };
+    });
+  };
+
+  const admit = (
+    request: HttpRequest<N>,
+    override?: RouteSettings<N> | false,
+  ): Admission | Promise<Admission> => {
+    try {
+      const context = new Context(request, resolved);
+      const route = routeOf(request, override);
+      return fromBeforeHook(request, context, route, 0, route.skip);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+
   const pipeline: HttpPipeline<N> & { readonly [pipelineBrand]: true } = {
     [pipelineBrand]: true,
 
+    admit,
+
     async begin(request, override): Promise<Admission> {
-      const context = new Context(request, resolved);
-      const route = routeOf(request, override);
-      let deciding: LimitCheck | undefined;
-      let skip = route.skip;
-      for (const hook of beforeLimit) {
-        try {
-          // A synchronous hook's result is used as it is: no microtask per hook.
-          const returned = hook(request, context);
-          const outcome = isThenable(returned) ? await returned : returned;
-          if (outcome === 'skip') skip = true;
-          else if (outcome !== undefined) return { context, headers: noHeaders, reply: outcome };
-        } catch (error) {
-          onError(error, context);
-        }
-      }
-      if (!skip) {
-        const skipped = isSkipped(request);
-        skip = skipped === true || (skipped !== false && (await skipped));
-      }
-      if (skip) context.skipped = true;
-      else if (route.limits.length > 0) deciding = await runLimits(request, route.limits, context);
-
-      let reply: HttpReply | undefined;
-      if (deciding !== undefined) {
-        for (const hook of onDecision) {
-          try {
-            const returned = hook(request, context);
-            const hooked = isThenable(returned) ? await returned : returned;
-            if (hooked !== undefined && reply === undefined && !context.rateLimited) reply = hooked;
-          } catch (error) {
-            onError(error, context);
-          }
-        }
-        if (context.rateLimited)
-          return { context, headers: noHeaders, reply: refuse(route.limits, context, deciding) };
-      }
-
-      const headers =
-        deciding !== undefined && format.allowed && (format.draft || format.legacy)
-          ? rateLimitHeaders(route.limits, context.checks, deciding, {})
-          : noHeaders;
-      if (reply !== undefined)
-        return { context, headers: noHeaders, reply: withHeaders(reply, headers) };
-      if (route.guard !== undefined) {
-        const result = await route.guard(request, context);
-        if (!result.allow) {
-          return { context, headers: noHeaders, reply: withHeaders(result.reply, headers) };
-        }
-        context.principal = result.principal;
-      }
-      return { context, headers, reply: undefined };
+      return admit(request, override);
     },
 
     finish(context, statusCode, aborted = false) {

@@ -266,6 +266,12 @@ export interface HttpPipeline<N = unknown> {
    * (Fastify route config); `false` skips rate limiting.
    */
   begin(request: HttpRequest<N>, route?: RouteSettings<N> | false): Promise<Admission>;
+  /**
+   * `begin` without a promise when no step has to wait (an in-process store,
+   * synchronous hooks, no guard): adapters call it to save the microtasks.
+   * Never throws: a failure is a rejected promise, as with `begin`.
+   */
+  admit(request: HttpRequest<N>, route?: RouteSettings<N> | false): Admission | Promise<Admission>;
   /** Reports the end of the response; runs the finish hooks once (later calls are ignored). */
   finish(context: LockWatchContext, statusCode: number, aborted?: boolean): void;
   /**

@@ -20,6 +20,15 @@ export interface WindowStore {
    * leave it out.
    */
   shardOf?(subject: string): string;
+  /**
+   * `check` without a promise, for stores that decide with no I/O (the
+   * memory store): the HTTP pipeline then admits a request in the same tick,
+   * with no microtask per step. Same decisions and errors as `check`, thrown
+   * instead of rejected. Wrappers leave it out unless they stay synchronous.
+   */
+  readonly checkNow?:
+    | ((subject: string, policies: readonly Policy[], cost: number) => Decision)
+    | undefined;
   /** Evaluates `policies` for `subject` at the store's time and charges `cost` when all admit. */
   check(
     subject: string,

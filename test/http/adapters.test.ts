@@ -1,11 +1,12 @@
 /** What each adapter adds to the shared pipeline: Fastify route config and hooks, Express mounts, Hono runtimes, node:http errors. */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
+import { createServer as createHttp2Server, connect as http2Connect } from 'node:http2';
 import { type AddressInfo, connect } from 'node:net';
 import express from 'express';
 import { Hono } from 'hono';
 import { request } from 'undici';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { customKey } from '../../src/domain/ratelimit/keys.ts';
 import { expressLockWatch } from '../../src/http/express.ts';
 import { honoLockWatch } from '../../src/http/hono.ts';
@@ -240,5 +241,57 @@ describe('aborted requests', () => {
       expect(event).toMatchObject({ aborted: true, statusCode: 499 });
       expect(event.context.path).toBe('/hang');
     }
+  });
+});
+
+describe('end of response', () => {
+  it('reaches the finish hooks once per request, with its status, over one HTTP/1 keep-alive connection', async () => {
+    const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
+    const events: FinishEvent[] = [];
+    const server = createServer(
+      nodeLockWatch({ limiter, clock, hooks: { onFinish: (e) => events.push(e) } }, (req, res) => {
+        res.statusCode = req.url === '/teapot' ? 418 : 200;
+        res.end('ok');
+      }),
+    ).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    onTestFinished(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    for (const path of ['/a', '/teapot', '/b']) await get(`${url}${path}`);
+    await vi.waitFor(() => expect(events).toHaveLength(3));
+    expect(events.map((e) => [e.context.path, e.statusCode, e.aborted])).toEqual([
+      ['/a', 200, false],
+      ['/teapot', 418, false],
+      ['/b', 200, false],
+    ]);
+  });
+
+  it('falls back to listeners on the HTTP/2 compatibility API, which Node does not publish', async () => {
+    const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
+    const events: FinishEvent[] = [];
+    const server = createHttp2Server(
+      nodeLockWatch({ limiter, clock, hooks: { onFinish: (e) => events.push(e) } }, (_req, res) => {
+        res.statusCode = 201;
+        res.end('ok');
+      }) as unknown as Parameters<typeof createHttp2Server>[0],
+    ).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const session = http2Connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    onTestFinished(() => {
+      session.close();
+      server.close();
+    });
+    const stream = session.request({ ':path': '/h2' });
+    const [headers] = (await once(stream, 'response')) as [Record<string, unknown>];
+    stream.resume();
+    await once(stream, 'end');
+    expect(headers[':status']).toBe(201);
+    expect(headers['ratelimit-policy']).toBe('"wide";q=100;w=60');
+    await vi.waitFor(() => expect(events).toHaveLength(1));
+    expect(events[0]).toMatchObject({ statusCode: 201, aborted: false });
+    expect(events[0]!.context.path).toBe('/h2');
   });
 });

@@ -185,6 +185,7 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
   return {
     inProcess: true,
     check: async (subject, policies, cost) => run(subject, policies, cost, true),
+    checkNow: (subject, policies, cost) => run(subject, policies, cost, true),
     peek: async (subject, policies, cost) => run(subject, policies, cost, false),
     async refund(subject, policies, cost) {
       if (closed) throw new StoreClosedError('memory window store');

@@ -17,6 +17,11 @@ export interface RateLimiter<R = unknown> {
   readonly policies: readonly Policy[];
   /** Checks and charges `subject`; all policies admit or none is charged. */
   check(subject: string, options?: CheckOptions): Promise<Decision>;
+  /**
+   * `check` without a promise; present only when the store decides with no
+   * I/O (see {@link WindowStore.checkNow}). Throws what `check` rejects with.
+   */
+  readonly checkNow?: ((subject: string, options?: CheckOptions) => Decision) | undefined;
   /** Resolves the request's subject with the key function and checks it; undefined when skipped. */
   checkRequest(request: R, options?: CheckOptions): Promise<Decision | undefined>;
   /** Evaluates without charging. */
@@ -46,6 +51,10 @@ export function rateLimiterFromParts<R>(parts: RateLimiterParts<R>): RateLimiter
   const limiter: RateLimiter<R> = {
     policies,
     check: async (subject, options) => store.check(subject, policies, costOf(options), options),
+    checkNow:
+      store.checkNow === undefined
+        ? undefined
+        : (subject, options) => store.checkNow!(subject, policies, costOf(options)),
     async checkRequest(request, options) {
       if (key === undefined) {
         throw new InvalidOptionError('key', key, 'a key function to use checkRequest()');

@@ -7,6 +7,7 @@ import { lifecycleContract } from './lifecycle.ts';
 import { multiPolicyContract } from './multi-policy.ts';
 import { slidingLogContract } from './sliding-log.ts';
 import { slidingWindowContract } from './sliding-window.ts';
+import { synchronousContract } from './synchronous.ts';
 
 export type { WindowStoreFactory, WindowStoreHarness } from './harness.ts';
 export { uniqueSubject } from './harness.ts';
@@ -25,5 +26,6 @@ export function windowStoreContract(name: string, create: WindowStoreFactory): v
     multiPolicyContract(create);
     lifecycleContract(create);
     badArgumentsContract(create);
+    synchronousContract(create);
   });
 }
