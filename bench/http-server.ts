@@ -26,30 +26,36 @@ async function composed() {
     '../src/index.ts'
   );
   const sql = await import('../src/adapters/sql/index.ts');
-  // LW_AUDIT=postgres writes the audit log to PostgreSQL (LOCKWATCH_TEST_POSTGRES_URL, or the local `test` database).
-  const database = await sql.openSqlDatabase(
-    process.env.LW_AUDIT === 'postgres'
-      ? {
-          url:
-            process.env.LOCKWATCH_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test',
-          migrate: 'auto',
-        }
-      : { url: `sqlite:${auditFile}` },
-  );
-  closers.push(() => database.close());
+  // LW_AUDIT=sqlite (default) or postgres writes the audit log to SQL (LOCKWATCH_TEST_POSTGRES_URL, or the local `test` database).
+  const durable = !['off', 'memory', 'discard'].includes(process.env.LW_AUDIT ?? 'sqlite');
+  const database = durable
+    ? await sql.openSqlDatabase(
+        process.env.LW_AUDIT === 'postgres'
+          ? {
+              url:
+                process.env.LOCKWATCH_TEST_POSTGRES_URL ??
+                'postgresql://postgres@127.0.0.1:5432/test',
+              migrate: 'auto',
+            }
+          : { url: `sqlite:${auditFile}` },
+      )
+    : undefined;
+  if (database !== undefined) closers.push(() => database.close());
   let window: import('../src/index.ts').WindowStore;
   if (storeKind === 'redis') {
     const { createRedisWindowStore } = await import('../src/adapters/redis/index.ts');
     window = createRedisWindowStore({ url: redisUrl, prefix });
   } else window = createMemoryWindowStore();
-  // LW_AUDIT=off|memory|postgres and LW_BURST=off switch a part off or swap it, to measure what each costs.
+  // LW_AUDIT=off|memory|discard|sqlite|postgres and LW_BURST=off switch a part off or swap it, to measure what each costs.
   const { createMemoryAuditSink } = await import('../src/index.ts');
   const audit =
     process.env.LW_AUDIT === 'off'
       ? undefined
       : process.env.LW_AUDIT === 'memory'
         ? createMemoryAuditSink()
-        : sql.createSqlAuditSink(database);
+        : process.env.LW_AUDIT === 'discard'
+          ? { write: async () => {}, close: async () => {} }
+          : sql.createSqlAuditSink(database!);
   const lw = await createLockWatch({
     stores: { window, audit, alerts: createMemoryAlertSink() },
     rateLimit: { limit, window: '60s' },

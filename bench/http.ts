@@ -4,7 +4,8 @@
  * and on Redis; bare Express, Express + LockWatch, Express +
  * express-rate-limit (memory, and rate-limit-redis). LockWatch runs as
  * `createLockWatch` composes it: per-IP limit, the seed's burst detector in
- * the same store call, and the audit log on a SQLite file. Each server is
+ * the same store call, and the audit log — on the memory store's own sink
+ * next to each peer, and in extra rows on SQLite and PostgreSQL. Each server is
  * its own process (one core for it, one for autocannon on this 2-core
  * machine); candidates run in interleaved rounds and the report gives the
  * median req/s and the ratio to the bare framework.
@@ -38,12 +39,16 @@ type Framework = 'fastify' | 'express';
 type Variant = 'bare' | 'lockwatch' | 'peer';
 type Store = 'memory' | 'redis';
 
+/** Where LockWatch's audit log goes: the memory store's own sink, or a durable one. */
+type Audit = 'memory' | 'sqlite' | 'postgres';
+
 interface Candidate {
   readonly name: string;
   readonly label: string;
   readonly framework: Framework;
   readonly variant: Variant;
   readonly store: Store;
+  readonly audit?: Audit;
 }
 
 const peerName = { fastify: '@fastify/rate-limit', express: 'express-rate-limit' };
@@ -60,10 +65,11 @@ for (const framework of ['fastify', 'express'] as const) {
   for (const store of ['memory', 'redis'] as const) {
     candidates.push({
       name: `${framework}-lockwatch-${store}`,
-      label: `${title} + LockWatch (${store})`,
+      label: `${title} + LockWatch (${store}, audit in memory)`,
       framework,
       variant: 'lockwatch',
       store,
+      audit: 'memory',
     });
     const peer =
       framework === 'express' && store === 'redis'
@@ -78,6 +84,34 @@ for (const framework of ['fastify', 'express'] as const) {
     });
   }
 }
+
+// The same composition with the audit log on a durable sink: what the write itself costs.
+candidates.push(
+  {
+    name: 'fastify-lockwatch-memory-sqlite',
+    label: 'Fastify + LockWatch (memory, audit on SQLite)',
+    framework: 'fastify',
+    variant: 'lockwatch',
+    store: 'memory',
+    audit: 'sqlite',
+  },
+  {
+    name: 'fastify-lockwatch-redis-postgres',
+    label: 'Fastify + LockWatch (redis, audit on PostgreSQL)',
+    framework: 'fastify',
+    variant: 'lockwatch',
+    store: 'redis',
+    audit: 'postgres',
+  },
+  {
+    name: 'express-lockwatch-memory-sqlite',
+    label: 'Express + LockWatch (memory, audit on SQLite)',
+    framework: 'express',
+    variant: 'lockwatch',
+    store: 'memory',
+    audit: 'sqlite',
+  },
+);
 
 const work = mkdtempSync(join(tmpdir(), 'lockwatch-bench-http-'));
 const server = new URL('./http-server.ts', import.meta.url).pathname;
@@ -118,7 +152,11 @@ async function start(candidate: Candidate, flags: string[] = []): Promise<Runnin
       candidate.store,
       join(work, `${candidate.name}.db`),
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env:
+        candidate.audit === undefined ? process.env : { ...process.env, LW_AUDIT: candidate.audit },
+    },
   );
   const output = { text: '' };
   const port = await new Promise<number>((resolve, reject) => {
@@ -236,6 +274,15 @@ for (const framework of ['fastify', 'express'] as const) {
       if (value === undefined) continue;
       console.log(
         `| ${candidates.find((c) => c.name === name)!.label} | ${fmt(value)} | ${(value / bare).toFixed(2)} | ${cpu(name)} |`,
+      );
+    }
+    for (const durable of candidates) {
+      if (durable.framework !== framework || durable.store !== store) continue;
+      if (durable.audit === undefined || durable.audit === 'memory') continue;
+      const value = rate(durable.name);
+      if (value === undefined) continue;
+      console.log(
+        `| ${durable.label} | ${fmt(value)} | ${(value / bare).toFixed(2)} | ${cpu(durable.name)} |`,
       );
     }
     if (ours !== undefined && peer !== undefined) {

@@ -631,7 +631,7 @@ function bannedReply(format: ErrorFormat, retryAfterMs: number) {
     'Forbidden',
     `This client is temporarily banned; retry in ${retryAfter} s.`,
     { retry_after: retryAfter },
-    { 'Retry-After': String(retryAfter) },
+    { 'retry-after': String(retryAfter) },
   );
 }
 
@@ -647,13 +647,13 @@ function jsonReply(
   if (format === 'json') {
     return {
       status,
-      headers: { ...headers, 'Content-Type': 'application/json' },
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ error: code, ...fields }),
     };
   }
   return {
     status,
-    headers: { ...headers, 'Content-Type': 'application/problem+json' },
+    headers: { ...headers, 'content-type': 'application/problem+json' },
     body: JSON.stringify({ type: 'about:blank', title, status, detail, error: code, ...fields }),
   };
 }

@@ -116,14 +116,14 @@ export function createLoginLimiter(parts: {
                 'service_unavailable',
                 { retry_after: retryAfter },
                 `Login is unavailable; retry in ${retryAfter} s.`,
-                { 'Retry-After': String(retryAfter) },
+                { 'retry-after': String(retryAfter) },
               )
             : refusal(
                 format,
                 'rate_limit_exceeded',
                 { retry_after: retryAfter },
                 `Too many login attempts; retry in ${retryAfter} s.`,
-                { 'Retry-After': String(retryAfter) },
+                { 'retry-after': String(retryAfter) },
               );
         return {
           allowed: false,

@@ -7,6 +7,7 @@ import {
   createMemoryWindowStore,
   type MemoryWindowStore,
 } from '../adapters/memory/window-store.ts';
+import { integerOption } from '../domain/config/validate.ts';
 import type { AlertSink } from '../ports/alert-sink.ts';
 import type { AuditReader, AuditSink } from '../ports/audit.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -45,17 +46,24 @@ export interface MemoryStoresOptions {
   readonly clock?: Clock | undefined;
   /** Most rate-limit keys held; 100,000 by default. */
   readonly maxKeys?: number | undefined;
+  /** Most audit records held (the newest); 10,000 by default. */
+  readonly maxAuditRecords?: number | undefined;
 }
 
 /**
  * A complete in-memory set: window store, token store, audit sink and
  * reader, capturing alert sink. For tests and single-process apps; the
- * audit sink keeps every record, so give a long-running server a SQL sink.
+ * audit sink keeps only the newest records, so give a server whose audit
+ * log must last a SQL sink.
  */
 export function memoryStores(options: MemoryStoresOptions = {}): MemoryStores {
   const window = createMemoryWindowStore({ clock: options.clock, maxKeys: options.maxKeys });
   const tokens = createMemoryTokenStore();
-  const audit = createMemoryAuditSink();
+  const maxRecords =
+    options.maxAuditRecords === undefined
+      ? undefined
+      : integerOption('maxAuditRecords', options.maxAuditRecords, 1, 10_000_000);
+  const audit = createMemoryAuditSink({ maxRecords });
   const alerts = createMemoryAlertSink();
   return {
     window,

@@ -184,9 +184,9 @@ export function requireJwt<N = unknown>(
     authenticate: string | undefined,
   ): HttpReply => {
     const { contentType, text } = body(format, status, code, message);
-    const headers: Record<string, string> = { 'Content-Type': contentType };
-    if (authenticate !== undefined) headers['WWW-Authenticate'] = authenticate;
-    if (status === 503) headers['Retry-After'] = '1';
+    const headers: Record<string, string> = { 'content-type': contentType };
+    if (authenticate !== undefined) headers['www-authenticate'] = authenticate;
+    if (status === 503) headers['retry-after'] = '1';
     return { status, headers, body: text };
   };
 

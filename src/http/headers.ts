@@ -59,7 +59,7 @@ export function setLegacyHeaders(
   decision: Decision,
   now: number,
 ): void {
-  target['X-RateLimit-Limit'] = String(decision.limit);
-  target['X-RateLimit-Remaining'] = String(decision.remaining);
-  target['X-RateLimit-Reset'] = String(Math.ceil((now + decision.resetMs) / 1000));
+  target['x-ratelimit-limit'] = String(decision.limit);
+  target['x-ratelimit-remaining'] = String(decision.remaining);
+  target['x-ratelimit-reset'] = String(Math.ceil((now + decision.resetMs) / 1000));
 }

@@ -43,10 +43,10 @@ export function refusal(
 ): HttpReply {
   const status = statusOf[code];
   if (format.errorFormat === 'json') {
-    headers['Content-Type'] = 'application/json';
+    headers['content-type'] = 'application/json';
     return { status, headers, body: JSON.stringify({ error: code, ...fields }) };
   }
-  headers['Content-Type'] = 'application/problem+json';
+  headers['content-type'] = 'application/problem+json';
   const problem = {
     type: format.problemTypeBase === undefined ? 'about:blank' : format.problemTypeBase + code,
     title: titleOf[code],

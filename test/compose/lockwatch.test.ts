@@ -166,7 +166,7 @@ describe('createLockWatch', () => {
     const refused = await lw.login.attempt({ ip: '203.0.113.99', account: 'ALICE' });
     expect(refused.allowed).toBe(false);
     expect(refused.reply!.status).toBe(429);
-    expect(Number(refused.reply!.headers['Retry-After'])).toBeGreaterThan(0);
+    expect(Number(refused.reply!.headers['retry-after'])).toBeGreaterThan(0);
     expect(JSON.parse(refused.reply!.body)).toMatchObject({ error: 'rate_limit_exceeded' });
     // Another account from that IP is not affected; the IP's own budget was refunded.
     expect((await lw.login.attempt({ ip: '203.0.113.99', account: 'bob' })).allowed).toBe(true);

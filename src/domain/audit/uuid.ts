@@ -38,6 +38,8 @@ export function createUuidV7Generator(
 
   // Set while ids are borrowed from later milliseconds: times from here up to lastMs continue the sequence.
   let borrowedFrom = -1;
+  let prefixMs = -1;
+  let prefix = '';
 
   return (timestampMs) => {
     let ms = Math.trunc(timestampMs);
@@ -58,17 +60,15 @@ export function createUuidV7Generator(
         borrowedFrom = -1;
       }
     }
-    const high = Math.floor(ms / 0x1000000);
-    const low = ms % 0x1000000;
+    if (ms !== prefixMs) {
+      // The time part is the same for every id of one millisecond: built once per millisecond.
+      const high = Math.floor(ms / 0x1000000);
+      const low = ms % 0x1000000;
+      prefixMs = ms;
+      prefix = `${hex[(high >>> 16) & 0xff]}${hex[(high >>> 8) & 0xff]}${hex[high & 0xff]}${hex[(low >>> 16) & 0xff]}-${hex[(low >>> 8) & 0xff]}${hex[low & 0xff]}-`;
+    }
     return (
-      hex[(high >>> 16) & 0xff]! +
-      hex[(high >>> 8) & 0xff]! +
-      hex[high & 0xff]! +
-      hex[(low >>> 16) & 0xff]! +
-      '-' +
-      hex[(low >>> 8) & 0xff]! +
-      hex[low & 0xff]! +
-      '-' +
+      prefix +
       hex[0x70 | (counter >>> 8)]! +
       hex[counter & 0xff]! +
       '-' +

@@ -168,18 +168,25 @@ export function hooksContract(factory: AdapterFactory): void {
       expect((await client.send('/me')).status).toBe(429);
     });
 
-    it('gives each request an id: a valid X-Request-Id, else a UUID', async () => {
+    it('gives each request an id: a valid X-Request-Id, else a new UUIDv7 of its arrival', async () => {
       const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
       const client = await serve(factory, { limiter, clock });
       expect(
         (await client.send('/', { headers: { 'x-request-id': 'abc-123' } })).json.context.requestId,
       ).toBe('abc-123');
-      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-      expect(
-        (await client.send('/', { headers: { 'x-request-id': 'no spaces "or quotes"' } })).json
-          .context.requestId,
-      ).toMatch(uuid);
-      expect((await client.send('/')).json.context.requestId).toMatch(uuid);
+      // Version 7: the first 48 bits are the request's arrival, ms (the test clock's time).
+      const hexTime = clock.now().toString(16).padStart(12, '0');
+      const uuid = new RegExp(
+        `^${hexTime.slice(0, 8)}-${hexTime.slice(8)}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`,
+      );
+      const spoofed = (
+        await client.send('/', { headers: { 'x-request-id': 'no spaces "or quotes"' } })
+      ).json.context.requestId;
+      expect(spoofed).toMatch(uuid);
+      const made = [1, 2, 3].map(async () => (await client.send('/')).json.context.requestId);
+      const ids = await Promise.all(made);
+      for (const id of ids) expect(id).toMatch(uuid);
+      expect(new Set([spoofed, ...ids]).size).toBe(4);
     });
   });
 }
