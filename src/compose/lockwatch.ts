@@ -489,7 +489,7 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
           if (dedupMs > 0) {
             if (burst.inspect(check.decision) === undefined) continue;
             const until = reported.get(check.subject);
-            const now = clock.now();
+            const now = context.startedAt; // the request's arrival: no second clock read
             if (until !== undefined && until > now) {
               context.flagAnomaly('burst');
               continue;

@@ -380,6 +380,7 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     checks: readonly LimitCheck[],
     deciding: LimitCheck,
     target: Record<string, string>,
+    now: number,
   ): Record<string, string> => {
     if (format.draft) {
       let policy = '';
@@ -399,7 +400,7 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
       if (rate !== '') target.ratelimit = rate;
     }
     if (format.legacy && deciding.decision.results.length > 0) {
-      setLegacyHeaders(target, deciding.decision, clock.now());
+      setLegacyHeaders(target, deciding.decision, now);
     }
     return target;
   };
@@ -422,7 +423,7 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
         { 'retry-after': String(retryAfter) },
       );
     }
-    const headers = rateLimitHeaders(limits, context.checks, deciding, {});
+    const headers = rateLimitHeaders(limits, context.checks, deciding, {}, context.startedAt);
     if (decision.reason === 'cost_exceeds_limit') {
       // Waiting never helps, so no Retry-After and not 429 (clients retry a 429).
       return refusal(
@@ -570,7 +571,7 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
   ): Step<Admission> => {
     const headers =
       deciding !== undefined && format.allowed && (format.draft || format.legacy)
-        ? rateLimitHeaders(route.limits, context.checks, deciding, {})
+        ? rateLimitHeaders(route.limits, context.checks, deciding, {}, context.startedAt)
         : noHeaders;
     if (reply !== undefined) {
       return { context, headers: noHeaders, reply: withHeaders(reply, headers) };

@@ -327,12 +327,13 @@ export function createAuditLoggerCore(options: AuditLoggerOptions): AuditLogger 
       }
       let record: AuditRecord;
       try {
-        const now = clock.now();
-        const timestamp =
-          typeof entry.timestamp === 'number' && Number.isFinite(entry.timestamp)
-            ? entry.timestamp
-            : now;
-        record = toAuditRecord(entry, nextId(timestamp), now);
+        // The clock is read only when the entry brings no usable time of its own.
+        const given = entry.timestamp;
+        const now =
+          typeof given === 'number' && Number.isFinite(given) && given >= 0
+            ? Math.trunc(given)
+            : clock.now();
+        record = toAuditRecord(entry, nextId(now), now);
       } catch {
         // An entry whose getters throw: counted, never thrown at the request.
         drop('rejected', 1);
