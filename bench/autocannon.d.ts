@@ -1,10 +1,12 @@
-/** The part of autocannon's API bench/http.ts uses (the package ships no types). */
+/** The part of autocannon's API the HTTP benches use (the package ships no types). */
 declare module 'autocannon' {
   interface Options {
     url: string;
     connections?: number;
     pipelining?: number;
     duration?: number;
+    /** Requests to send in all, instead of a duration. */
+    amount?: number;
     workers?: number;
   }
   interface Result {

@@ -46,10 +46,10 @@ interface Slot {
   states: (WindowState | undefined)[];
   /** False for a record kept only for reuse after its state emptied. */
   live: boolean[];
+  /** When each state is empty, epoch ms: read at or after it, the state is gone (as in the pure model). */
+  expires: number[];
   /** When every state of the slot is empty, epoch ms. */
   expiresAt: number;
-  /** Every record has been marked dead since the slot expired. */
-  emptied: boolean;
 }
 
 /**
@@ -115,15 +115,13 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
     }
   };
 
-  /** The slot of `subject`; an expired one is kept (its records reused) but every state reads empty. */
-  const slotOf = (subject: string, now: number): Slot | undefined => {
-    const slot = slots.get(subject);
-    if (slot !== undefined && !slot.emptied && slot.expiresAt <= now) {
-      for (let i = 0; i < slot.live.length; i++) slot.live[i] = false;
-      slot.emptied = true;
-    }
-    return slot;
-  };
+  /**
+   * The slot of `subject`. Expiry is per state, checked when that state is
+   * read (`stateOf`), as in the pure model: reading one policy past its
+   * expiry must not wipe another policy's state, which a clock that steps
+   * back (NTP, a resumed VM) would find live again.
+   */
+  const slotOf = (subject: string): Slot | undefined => slots.get(subject);
 
   const put = (
     subject: string,
@@ -140,8 +138,8 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
         policies: [policy],
         states: [ownCopy(state)],
         live: [true],
+        expires: [change.expiresAt],
         expiresAt: change.expiresAt,
-        emptied: false,
       };
       slots.set(subject, created);
       return created;
@@ -150,15 +148,16 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
     if (index < 0) {
       slot.policies.push(policy);
       slot.states.push(ownCopy(state));
-      slot.live.push(state !== undefined);
+      slot.live.push(state !== undefined && change.expiresAt > now);
+      slot.expires.push(change.expiresAt);
     } else {
       const sameShape = slot.policies[index]!.algorithm === policy.algorithm;
       slot.states[index] = sameShape ? overwrite(slot.states[index], state) : ownCopy(state);
       slot.policies[index] = policy;
-      slot.live[index] = state !== undefined;
+      slot.live[index] = state !== undefined && change.expiresAt > now;
+      slot.expires[index] = change.expiresAt;
     }
     if (change.expiresAt > slot.expiresAt) slot.expiresAt = change.expiresAt;
-    slot.emptied = false;
     return slot;
   };
 
@@ -171,9 +170,9 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
     if (closed) throw new StoreClosedError('memory window store');
     validateCall(subject, policies, cost);
     const now = clock.now();
-    let slot = slotOf(subject, now);
+    let slot = slotOf(subject);
     const states: (WindowState | undefined)[] = [];
-    for (let i = 0; i < policies.length; i++) states.push(stateOf(slot, policies[i]!));
+    for (let i = 0; i < policies.length; i++) states.push(stateOf(slot, policies[i]!, now));
     const { decision, steps, charged } = evaluate(states, now, policies, cost, charge);
     for (let i = 0; i < steps.length; i++) {
       if (charged[i]) slot = put(subject, slot, policies[i]!, steps[i]!, now);
@@ -191,11 +190,11 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
       if (closed) throw new StoreClosedError('memory window store');
       validateCall(subject, policies, cost);
       const now = clock.now();
-      const slot = slotOf(subject, now);
+      const slot = slotOf(subject);
       if (slot === undefined) return;
       for (const policy of policies) {
         if (policy.mode !== 'enforce') continue;
-        const state = stateOf(slot, policy);
+        const state = stateOf(slot, policy, now);
         if (state === undefined) continue;
         const index = indexOf(slot, policy.name);
         const refunded = refundStep(state, now, policy, cost);
@@ -234,11 +233,19 @@ function indexOf(slot: Slot, name: string): number {
   return -1;
 }
 
-/** The live state of `policy` in `slot`; a state written by another algorithm under the same name reads as none. */
-function stateOf(slot: Slot | undefined, policy: Policy): WindowState | undefined {
+/**
+ * The live state of `policy` in `slot` at `now`; a state past its own expiry,
+ * or written by another algorithm under the same name, reads as none.
+ */
+function stateOf(slot: Slot | undefined, policy: Policy, now: number): WindowState | undefined {
   if (slot === undefined) return undefined;
   const index = indexOf(slot, policy.name);
   if (index < 0 || !slot.live[index] || slot.policies[index]!.algorithm !== policy.algorithm) {
+    return undefined;
+  }
+  if (slot.expires[index]! <= now) {
+    // Gone once read past its expiry, even if the clock later steps back: what the pure model does.
+    slot.live[index] = false;
     return undefined;
   }
   return slot.states[index];

@@ -132,3 +132,41 @@ describe('memory window store eviction under an adversarial flood', () => {
     expect((await store.peek('victim', [perDay], 1)).remaining).toBe(100);
   });
 });
+
+describe('memory store: expiry per state, with a clock that steps back', () => {
+  // Both cases were counterexamples fast-check found against the pure model
+  // (test/contracts/window-store/model.ts), shrunk and kept here as they are.
+  it("reading one policy past its expiry leaves another policy's state alone", async () => {
+    const clock = createManualClock(1_700_006_400_000);
+    const store = createMemoryWindowStore({ clock });
+    const rate = definePolicy({ name: 'p0', limit: 1, window: 3 });
+    const log = definePolicy({
+      name: 'p1',
+      limit: 2,
+      window: 3,
+      algorithm: 'sliding-log',
+      mode: 'observe',
+    });
+    await store.check('s', [rate, log], 1);
+    clock.advance(3);
+    await store.check('s', [log], 1);
+    clock.set(clock.now() - 1);
+    // The gcra state (empty at t0 + 3) is live again at t0 + 2: one unit owed for 1 ms more.
+    expect(await store.check('s', [rate], 1)).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    await store.close();
+  });
+
+  it('a state read past its expiry stays gone when the clock steps back', async () => {
+    const clock = createManualClock(1_700_006_400_000);
+    const store = createMemoryWindowStore({ clock });
+    const burst = definePolicy({ name: 'p0', limit: 3, window: 3, burst: 2, mode: 'observe' });
+    const fixed = definePolicy({ name: 'p2', limit: 7, window: 4122, algorithm: 'fixed-window' });
+    await store.check('s', [burst, fixed], 1);
+    clock.advance(2);
+    await store.check('s', [burst, fixed], 0);
+    clock.set(clock.now() - 2);
+    const decision = await store.check('s', [burst, fixed], 0);
+    expect(decision.observed[0]).toMatchObject({ policy: 'p0', remaining: 2, resetMs: 0 });
+    await store.close();
+  });
+});
