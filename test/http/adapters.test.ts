@@ -32,6 +32,17 @@ async function get(
   return { status: response.statusCode, headers: response.headers, text, json: json as any };
 }
 
+/** Listens on a free loopback port, closes at the end of the test, and returns the base URL. */
+async function serveNode(listener: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(listener).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onTestFinished(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 describe('Fastify plugin', () => {
   it('applies per-route config: cost, own limits, false to skip', async () => {
     const { limiter, clock } = limited([
@@ -116,13 +127,7 @@ describe('Express middleware', () => {
       res.json({ path: req.lockwatch?.path, skipped: req.lockwatch?.skipped });
     });
     app.use('/api', api);
-    const server = createServer(app).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    onTestFinished(() => {
-      server.closeAllConnections();
-      server.close();
-    });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = await serveNode(app);
     expect((await get(`${url}/api/health`)).json).toEqual({ path: '/api/health', skipped: true });
     expect((await get(`${url}/api/items?x=1`)).json).toEqual({
       path: '/api/items',
@@ -151,7 +156,7 @@ describe('node:http wrapper', () => {
   it('hands listener errors, thrown or rejected, to onError', async () => {
     const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
     const errors: string[] = [];
-    const server = createServer(
+    const url = await serveNode(
       nodeLockWatch(
         { limiter, clock },
         async (req, res) => {
@@ -167,13 +172,7 @@ describe('node:http wrapper', () => {
           },
         },
       ),
-    ).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    onTestFinished(() => {
-      server.closeAllConnections();
-      server.close();
-    });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    );
     expect((await get(`${url}/sync`)).status).toBe(502);
     expect((await get(`${url}/async`)).status).toBe(502);
     expect((await get(`${url}/fine`)).text).toBe('ok');
@@ -248,18 +247,12 @@ describe('end of response', () => {
   it('reaches the finish hooks once per request, with its status, over one HTTP/1 keep-alive connection', async () => {
     const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
     const events: FinishEvent[] = [];
-    const server = createServer(
+    const url = await serveNode(
       nodeLockWatch({ limiter, clock, hooks: { onFinish: (e) => events.push(e) } }, (req, res) => {
         res.statusCode = req.url === '/teapot' ? 418 : 200;
         res.end('ok');
       }),
-    ).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    onTestFinished(() => {
-      server.closeAllConnections();
-      server.close();
-    });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    );
     for (const path of ['/a', '/teapot', '/b']) await get(`${url}${path}`);
     await vi.waitFor(() => expect(events).toHaveLength(3));
     expect(events.map((e) => [e.context.path, e.statusCode, e.aborted])).toEqual([
