@@ -44,11 +44,8 @@ const firstAnomaly = new Map<string, readonly string[]>();
 
 /** The frozen list `[kind]`, made once per kind (up to 256 kinds kept). */
 function anomalyList(kind: string): readonly string[] {
-  let list = firstAnomaly.get(kind);
-  if (list === undefined) {
-    list = Object.freeze([kind]);
-    if (firstAnomaly.size < 256) firstAnomaly.set(kind, list);
-  }
+  const list = Object.freeze([kind]);
+  if (firstAnomaly.size < 256) firstAnomaly.set(kind, list);
   return list;
 }
 
@@ -112,18 +109,15 @@ class Context<N> implements LockWatchContext {
   }
 
   flagAnomaly(kind: string): void {
-    const known = firstAnomaly.get(kind);
-    if (known !== undefined) {
-      // A kind seen before was valid then: no pattern test per flagged request.
-      if (this.anomalies.length === 0) this.anomalies = known;
-      else if (!this.anomalies.includes(kind))
-        this.anomalies = Object.freeze([...this.anomalies, kind]);
-      return;
+    // A kind with a cached list was valid when it was cached: no pattern test per flagged request.
+    let list = firstAnomaly.get(kind);
+    if (list === undefined) {
+      if (typeof kind !== 'string' || !anomalyPattern.test(kind)) {
+        throw new InvalidOptionError('kind', kind, "a lower-case anomaly kind such as 'burst'");
+      }
+      list = anomalyList(kind);
     }
-    if (typeof kind !== 'string' || !anomalyPattern.test(kind)) {
-      throw new InvalidOptionError('kind', kind, "a lower-case anomaly kind such as 'burst'");
-    }
-    if (this.anomalies.length === 0) this.anomalies = anomalyList(kind);
+    if (this.anomalies.length === 0) this.anomalies = list;
     else if (!this.anomalies.includes(kind)) {
       this.anomalies = Object.freeze([...this.anomalies, kind]);
     }

@@ -115,14 +115,6 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
     }
   };
 
-  /**
-   * The slot of `subject`. Expiry is per state, checked when that state is
-   * read (`stateOf`), as in the pure model: reading one policy past its
-   * expiry must not wipe another policy's state, which a clock that steps
-   * back (NTP, a resumed VM) would find live again.
-   */
-  const slotOf = (subject: string): Slot | undefined => slots.get(subject);
-
   const put = (
     subject: string,
     slot: Slot | undefined,
@@ -170,7 +162,7 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
     if (closed) throw new StoreClosedError('memory window store');
     validateCall(subject, policies, cost);
     const now = clock.now();
-    let slot = slotOf(subject);
+    let slot = slots.get(subject);
     const states: (WindowState | undefined)[] = [];
     for (let i = 0; i < policies.length; i++) states.push(stateOf(slot, policies[i]!, now));
     const { decision, steps, charged } = evaluate(states, now, policies, cost, charge);
@@ -190,7 +182,7 @@ export function createMemoryWindowStore(options: MemoryWindowStoreOptions = {}):
       if (closed) throw new StoreClosedError('memory window store');
       validateCall(subject, policies, cost);
       const now = clock.now();
-      const slot = slotOf(subject);
+      const slot = slots.get(subject);
       if (slot === undefined) return;
       for (const policy of policies) {
         if (policy.mode !== 'enforce') continue;
@@ -235,7 +227,9 @@ function indexOf(slot: Slot, name: string): number {
 
 /**
  * The live state of `policy` in `slot` at `now`; a state past its own expiry,
- * or written by another algorithm under the same name, reads as none.
+ * or written by another algorithm under the same name, reads as none. Expiry
+ * is per state, as in the pure model: reading one policy past its expiry must
+ * not wipe another's, which a clock that steps back would find live again.
  */
 function stateOf(slot: Slot | undefined, policy: Policy, now: number): WindowState | undefined {
   if (slot === undefined) return undefined;
