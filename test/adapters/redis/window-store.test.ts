@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createManualClock } from '../../../src/adapters/clock/manual.ts';
 import { subjectTag, windowKey } from '../../../src/adapters/redis/keys.ts';
 import { slotOfTag } from '../../../src/adapters/redis/slot.ts';
 import { createRedisWindowStore } from '../../../src/adapters/redis/window-store.ts';
@@ -206,6 +207,37 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
         expect((await store.peek(subjects[1]!, policies, 0)).results[2]!.remaining).toBe(46);
         expect((await store.peek(subjects[0]!, policies, 0)).results[2]!.remaining).toBe(49);
         await Promise.all(subjects.map((s) => store.reset(s, policies)));
+        await store.close();
+      });
+
+      it('reads a sliding log stored without its header (an earlier version) and adds the header', async () => {
+        const prefix = testPrefix('legacy-log');
+        const clock = createManualClock(1_700_000_001_800);
+        const store = createRedisWindowStore({ client, prefix, time: 'client', clock });
+        const log = [
+          definePolicy({ name: 'log', limit: 5, window: 1000, algorithm: 'sliding-log' }),
+        ];
+        const key = windowKey(prefix, subjectTag('legacy'), 'log');
+        // Three charges left of the window's five, as the 'l' form held them.
+        await client.set(key, 'l1700000000700:4:1700000001000:2:1700000001500:1', 'PX', 60_000);
+        const admitted = await store.check('legacy', log, 1);
+        expect([admitted.allowed, admitted.remaining]).toEqual([true, 1]);
+        expect(await client.get(key)).toBe(
+          'L4:1700000001800:1;1700000001000:2:1700000001500:1:1700000001800:1',
+        );
+        // A charge at the same millisecond merges into the newest entry.
+        expect((await store.check('legacy', log, 1)).remaining).toBe(0);
+        expect(await client.get(key)).toBe(
+          'L5:1700000001800:2;1700000001000:2:1700000001500:1:1700000001800:2',
+        );
+        // Refused: two units fit again once the oldest entry (2 at …1000) leaves at …2000.
+        const refused = await store.check('legacy', log, 2);
+        expect([refused.allowed, refused.retryAfterMs]).toEqual([false, 200]);
+        await store.refund('legacy', log, 3);
+        expect(await client.get(key)).toBe('L2:1700000001000:2;1700000001000:2');
+        clock.advance(200);
+        expect((await store.peek('legacy', log, 0)).remaining).toBe(5);
+        await store.reset('legacy', log);
         await store.close();
       });
 

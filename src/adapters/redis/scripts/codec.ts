@@ -3,8 +3,10 @@
  *
  * A state is a string: its algorithm's letter (`g` gcra, `f` fixed-window,
  * `s` sliding-window, `l` sliding-log) and integers joined with `:`, such as
- * `g1700000000123:41`. A letter that does not match the policy's algorithm
- * (the policy was redefined under the same name) reads as no state.
+ * `g1700000000123:41`; a sliding log is stored as `L` with a header (its
+ * total, newest time and last cost) before a `;` and its entries (steps.ts).
+ * A letter that does not match the policy's algorithm (the policy was
+ * redefined under the same name) reads as no state.
  *
  * Numbers are written with Lua's `..`, which formats with `%.14g`: exact for
  * every stored value, all of which stay below 10^14 (epoch ms until the year
@@ -28,9 +30,17 @@ export const decodeLua = `
 local arity = { g = 2, f = 2, s = 3 }
 
 local function decode(kind, raw)
-  if not raw or string.sub(raw, 1, 1) ~= kind then return nil end
+  if not raw then return nil end
+  local from = 1
+  if kind == 'l' and string.sub(raw, 1, 1) == 'L' then
+    -- A sliding log with its header: the entries follow the ';'.
+    from = string.find(raw, ';', 2, true)
+    if not from then return nil end
+  elseif string.sub(raw, 1, 1) ~= kind then
+    return nil
+  end
   local v = {}
-  for part in string.gmatch(raw, '%-?%d+') do v[#v + 1] = tonumber(part) end
+  for part in string.gmatch(string.sub(raw, from), '%-?%d+') do v[#v + 1] = tonumber(part) end
   local want = arity[kind]
   if want then
     if #v ~= want then return nil end

@@ -55,7 +55,9 @@ local function log_refund(st, now, w, cost)
     end
   end
   if #e == 0 then return nil end
-  return 'l' .. table.concat(e, ':')
+  local total = 0
+  for i = 2, #e, 2 do total = total + e[i] end
+  return 'L' .. total .. ':' .. e[#e - 1] .. ':' .. e[#e] .. ';' .. table.concat(e, ':')
 end
 
 local function refund(kind, st, now, limit, w, cost)

@@ -8,7 +8,7 @@
  * compares them on random command sequences.
  *
  * This runs on every check, so it decodes with string.find/sub rather than
- * patterns and builds no tables except for sliding-log entries.
+ * patterns and builds no tables (but to read a sliding log in the earlier form).
  */
 export const stepsLua = `
 local find, sub, byte, floor, fmod, max = string.find, string.sub, string.byte, math.floor, math.fmod, math.max
@@ -111,51 +111,85 @@ local function sliding_step(raw, now, limit, w, cost)
   return ok, remaining, max(0, empty_at - now), retry, empty_at, val
 end
 
--- Charges at the same time as the newest entry are merged into it: the sums,
--- expiry and retry times the step computes are the same, and the log then
--- holds at most one entry per millisecond.
-local function log_step(raw, now, limit, w, cost)
-  local e, n = {}, 0
-  if raw and byte(raw, 1) == 108 then
-    for part in string.gmatch(raw, '%-?%d+') do
-      n = n + 1
-      e[n] = tonumber(part)
-    end
-    if n % 2 ~= 0 then n = 0 end
+-- Sliding-log state: 'L' .. total .. ':' .. newest .. ':' .. last .. ';' .. entries, where
+-- entries are 'time:cost' pairs joined with ':', oldest first, total is the sum of their
+-- costs, newest the time of the last one and last its cost. With that header a check
+-- reads only the entries that left the window (from the front) and, when it refuses, the
+-- few it needs for Retry-After: the flood a burst detector sees costs O(1), not a parse of
+-- the whole log. Charges at the same time as the newest entry are merged into it: the
+-- sums, expiry and retry times the step computes are the same, and the log then holds at
+-- most one entry per millisecond. The earlier 'l' form (entries only) is still read.
+local function log_head(raw)
+  local b = byte(raw, 1)
+  if b == 76 then
+    local c1 = find(raw, ':', 2, true)
+    local c2 = c1 and find(raw, ':', c1 + 1, true)
+    local semi = c2 and find(raw, ';', c2 + 1, true)
+    if not semi then return nil end
+    return raw, semi + 1, tonumber(sub(raw, 2, c1 - 1)), tonumber(sub(raw, c1 + 1, c2 - 1)),
+      tonumber(sub(raw, c2 + 1, semi - 1))
   end
-  local first = 1
-  while first <= n and e[first] <= now - w do first = first + 2 end
-  local used = 0
-  for i = first + 1, n, 2 do used = used + e[i] end
+  if b ~= 108 then return nil end
+  local e, n, total = {}, 0, 0
+  for part in string.gmatch(raw, '%-?%d+') do
+    n = n + 1
+    e[n] = tonumber(part)
+    if n % 2 == 0 then total = total + e[n] end
+  end
+  if n == 0 or n % 2 ~= 0 then return nil end
+  local head = 'L' .. total .. ':' .. e[n - 1] .. ':' .. e[n] .. ';'
+  return head .. table.concat(e, ':'), #head + 1, total, e[n - 1], e[n]
+end
+
+local function log_step(raw, now, limit, w, cost)
+  local pos, used, newest, last = 1, 0, nil, 0
+  if raw then raw, pos, used, newest, last = log_head(raw) end
+  if not raw then raw, pos, used, newest = '', 1, 0, nil end
+  local len = #raw
+  if newest and newest <= now - w then
+    pos, used, newest = len + 1, 0, nil
+  else
+    -- Drop the entries that left the window, oldest first.
+    while pos <= len do
+      local c1 = find(raw, ':', pos, true)
+      if tonumber(sub(raw, pos, c1 - 1)) > now - w then break end
+      local c2 = find(raw, ':', c1 + 1, true)
+      used = used - tonumber(sub(raw, c1 + 1, c2 and c2 - 1 or -1))
+      pos = c2 and c2 + 1 or len + 1
+    end
+  end
   local ok = cost <= limit and used + cost <= limit
-  local newest = nil
-  if n >= first then newest = e[n - 1] end
   local after, retry, val = used, 0, nil
   if ok then
     after = used + cost
     if cost > 0 then
       local t = now
       if newest and newest > now then t = newest end
-      local last = n
+      local body = sub(raw, pos)
       if newest == t then
-        e[n] = e[n] + cost
+        last = last + cost
+        body = sub(body, 1, #body - #('' .. (last - cost))) .. last
       else
-        e[n + 1], e[n + 2] = t, cost
-        last = n + 2
+        last = cost
+        if body == '' then body = t .. ':' .. cost else body = body .. ':' .. t .. ':' .. cost end
       end
       newest = t
-      val = 'l' .. table.concat(e, ':', first, last)
+      val = 'L' .. after .. ':' .. t .. ':' .. last .. ';' .. body
     end
   elseif cost > limit then
     retry = -1
   else
-    local left, at = used, e[n - 1] + w
-    for i = first, n, 2 do
-      left = left - e[i + 1]
+    -- The earliest time enough of the oldest charges have left for this cost to fit.
+    local left, at = used, newest + w
+    while pos <= len do
+      local c1 = find(raw, ':', pos, true)
+      local c2 = find(raw, ':', c1 + 1, true)
+      left = left - tonumber(sub(raw, c1 + 1, c2 and c2 - 1 or -1))
       if left + cost <= limit then
-        at = e[i] + w
+        at = tonumber(sub(raw, pos, c1 - 1)) + w
         break
       end
+      pos = c2 and c2 + 1 or len + 1
     end
     retry = at - now
   end
