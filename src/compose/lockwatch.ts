@@ -50,7 +50,7 @@ import {
   requireJwt as guardOf,
   type RequireJwtOptions,
 } from '../http/guards.ts';
-import { createHttpPipeline } from '../http/pipeline.ts';
+import { createHttpPipeline, madeRequestId } from '../http/pipeline.ts';
 import type {
   BeforeLimitHook,
   DecisionHook,
@@ -511,9 +511,12 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
       const logger = audit;
       onFinish.push((event: FinishEvent) => {
         const { context } = event;
+        const requestId = context.requestId;
         logger.log({
+          // One UUID per request: the id LockWatch made for it is unique, so the record reuses it.
+          id: madeRequestId(context),
           timestamp: context.startedAt,
-          requestId: context.requestId,
+          requestId,
           userId: context.principal?.userId,
           ip: context.ip ?? '',
           endpoint: context.path,

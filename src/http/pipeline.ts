@@ -77,6 +77,7 @@ class Context<N> implements LockWatchContext {
   readonly #startMono: number;
   #ip: string | undefined | null = null;
   #requestId: string | undefined = undefined;
+  #requestIdMade = false;
   #finished = false;
 
   constructor(request: HttpRequest<N>, options: ResolvedOptions<N>) {
@@ -99,10 +100,11 @@ class Context<N> implements LockWatchContext {
       if (typeof given === 'string' && given !== '') this.#requestId = given;
       else {
         const header = this.#request.headers['x-request-id'];
-        this.#requestId =
-          typeof header === 'string' && requestIdPattern.test(header)
-            ? header
-            : newRequestId(this.startedAt);
+        if (typeof header === 'string' && requestIdPattern.test(header)) this.#requestId = header;
+        else {
+          this.#requestId = newRequestId(this.startedAt);
+          this.#requestIdMade = true;
+        }
       }
     }
     return this.#requestId;
@@ -121,6 +123,12 @@ class Context<N> implements LockWatchContext {
     else if (!this.anomalies.includes(kind)) {
       this.anomalies = Object.freeze([...this.anomalies, kind]);
     }
+  }
+
+  /** The request id when LockWatch made it (a UUIDv7, unique), else undefined. */
+  static madeRequestId<N>(context: Context<N>): string | undefined {
+    const id = context.requestId;
+    return context.#requestIdMade ? id : undefined;
   }
 
   /** Marks the context finished; false when it already was. Returns the latency so far, ms. */
@@ -145,6 +153,15 @@ class Context<N> implements LockWatchContext {
       principal: this.principal,
     };
   }
+}
+
+/**
+ * The request id of `context` when LockWatch made it: a UUIDv7 no other
+ * request has, which the audit log reuses as the record's id. Undefined for
+ * an id the client sent or the `requestId` option gave (those may repeat).
+ */
+export function madeRequestId(context: LockWatchContext): string | undefined {
+  return context instanceof Context ? Context.madeRequestId(context) : undefined;
 }
 
 /** True when `value` is a pipeline made by {@link createHttpPipeline}. */

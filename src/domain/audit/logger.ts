@@ -12,7 +12,7 @@ import {
   type AuditStats,
   auditDropReasons,
 } from './events.ts';
-import { type AuditEntry, toAuditRecord } from './record.ts';
+import { type AuditEntry, isUuidV7, toAuditRecord } from './record.ts';
 import { createUuidV7Generator, type RandomFill } from './uuid.ts';
 
 /** Options of an audit logger; durations are integer ms or strings such as `'1s'`. */
@@ -328,12 +328,13 @@ export function createAuditLoggerCore(options: AuditLoggerOptions): AuditLogger 
       let record: AuditRecord;
       try {
         // The clock is read only when the entry brings no usable time of its own.
-        const given = entry.timestamp;
+        const time = entry.timestamp;
         const now =
-          typeof given === 'number' && Number.isFinite(given) && given >= 0
-            ? Math.trunc(given)
+          typeof time === 'number' && Number.isFinite(time) && time >= 0
+            ? Math.trunc(time)
             : clock.now();
-        record = toAuditRecord(entry, nextId(now), now);
+        const given = entry.id;
+        record = toAuditRecord(entry, isUuidV7(given) ? given : nextId(now), now);
       } catch {
         // An entry whose getters throw: counted, never thrown at the request.
         drop('rejected', 1);

@@ -2,6 +2,12 @@ import type { AuditRecord } from '../../ports/audit.ts';
 
 /** What a caller hands to `AuditLogger.log`: a record without its id, with defaults for the rest. */
 export interface AuditEntry {
+  /**
+   * The record's id when the caller already has a unique UUIDv7 for it (the
+   * HTTP pipeline passes the request id it made); a new one by default. An
+   * id that is not a UUIDv7 is replaced. Sinks keep one record per id.
+   */
+  readonly id?: string | undefined;
   /** When the request arrived, epoch ms; the logger's clock by default. */
   readonly timestamp?: number | undefined;
   /** Request id from the HTTP layer. */
@@ -42,6 +48,25 @@ function text(value: unknown, max: number): string {
     typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
   if (s.length > max) s = s.slice(0, max);
   return s.includes('\u0000') ? s.replaceAll('\u0000', '\ufffd') : s;
+}
+
+/** True for a UUIDv7 string (RFC 9562: version 7, variant 10), checked without a regex. */
+export function isUuidV7(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = value.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) {
+      return false;
+    }
+  }
+  // Version 7, and variant bits 10: the fourth group starts with 8, 9, a or b (either case).
+  const variant = value.charCodeAt(19) | 0x20;
+  return (
+    value.charCodeAt(14) === 55 &&
+    (variant === 56 || variant === 57 || variant === 97 || variant === 98)
+  );
 }
 
 function optionalText(value: unknown, max: number): string | undefined {

@@ -63,7 +63,18 @@ export function auditContract(factory: AdapterFactory): void {
         expect(record.latencyMs).toBeGreaterThanOrEqual(0);
         expect(record.latencyMs).toBeLessThan(10_000);
         expect(record.id).toMatch(/^[0-9a-f-]{36}$/);
+        // An id the client sent may repeat, so the record has its own.
+        expect(record.id).not.toBe(record.requestId);
       }
+      // A request that brings no id gets one LockWatch makes, unique: its record reuses it.
+      await client.send('/hello');
+      await vi.waitFor(() => expect(lw.audit!.stats.offered).toBe(5));
+      await lw.audit!.flush();
+      const unnamed = stores.audit.records.find((r) => !r.requestId?.startsWith('req-'))!;
+      expect(unnamed.requestId).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      expect(unnamed.id).toBe(unnamed.requestId);
       // The burst was alerted once (dedup), off the request path.
       await vi.waitFor(() => expect(stores.alerts.alerts.map((a) => a.type)).toEqual(['burst']));
       expect(stores.alerts.alerts[0]).toMatchObject({

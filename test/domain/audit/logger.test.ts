@@ -61,6 +61,29 @@ describe('AuditLogger', () => {
     expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
   });
 
+  it("keeps an entry's own id when it is a UUIDv7, and makes one for any other", async () => {
+    const { sink, logger } = setup();
+    const own = '0192f3a4-5b6c-7d8e-9f01-23456789abcd';
+    const upper = '0192F3A4-5B6C-7D8E-BF01-23456789ABCD';
+    const refused = [
+      '0192f3a4-5b6c-4d8e-9f01-23456789abcd', // version 4
+      '0192f3a4-5b6c-7d8e-cf01-23456789abcd', // variant 110
+      '0192f3a4-5b6c-7d8e-9f01-23456789abcg', // not hex
+      '0192f3a45b6c7d8e9f0123456789abcd', // no dashes
+      'req-1',
+      42,
+    ];
+    expect(logger.log({ ...entry(1), id: own })).toBe(own);
+    expect(logger.log({ ...entry(2), id: upper })).toBe(upper);
+    const made = refused.map((id, i) => logger.log({ ...entry(3 + i), id: id as string }));
+    await logger.flush();
+    expect(sink.inner.records.map((r) => r.id)).toEqual([own, upper, ...made]);
+    for (const id of made) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(refused).not.toContain(id);
+    }
+  });
+
   it('log() returns in microseconds while the sink hangs', async () => {
     const { sink, logger } = setup({ batchSize: 100, maxQueue: 100_000 });
     sink.mode = 'hang';
