@@ -50,7 +50,15 @@ export function rateLimiterFromParts<R>(parts: RateLimiterParts<R>): RateLimiter
     options?.cost === undefined ? parts.cost : validateCost(options.cost);
   const limiter: RateLimiter<R> = {
     policies,
-    check: async (subject, options) => store.check(subject, policies, costOf(options), options),
+    // Not async: an async arrow returning the store's promise would add a promise and two
+    // microtasks per check. A bad cost still rejects rather than throws.
+    check: (subject, options) => {
+      try {
+        return store.check(subject, policies, costOf(options), options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
     checkNow:
       store.checkNow === undefined
         ? undefined

@@ -150,6 +150,19 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
         await store.close();
       });
 
+      it('rejects with the abort reason when the signal aborts while the command is out (which still ran)', async () => {
+        const store = createRedisWindowStore({ client, prefix: testPrefix() });
+        const reason = new Error('caller gave up');
+        const controller = new AbortController();
+        const call = store.check('abort-later', policies, 1, { signal: controller.signal });
+        controller.abort(reason);
+        await expect(call).rejects.toBe(reason);
+        // Redis cannot take back a sent command: the check was counted.
+        expect((await store.peek('abort-later', policies, 0)).results[0]!.remaining).toBe(9);
+        await store.reset('abort-later', policies);
+        await store.close();
+      });
+
       it(`names its failure domain${isCluster ? ': the master owning the slot, as CLUSTER KEYSLOT says' : ': none on a single node'}`, async () => {
         const store = createRedisWindowStore({ client, prefix: testPrefix('shard') });
         if (!isCluster) {

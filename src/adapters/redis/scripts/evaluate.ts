@@ -8,21 +8,44 @@ import { stepsLua } from './steps.ts';
  * observe-mode policy whenever it alone admits; a policy that admits but is
  * not charged reports its standing state (a step with cost 0).
  *
- * KEYS: one state key per policy, in policy order.
- * ARGV: charge (`1` check, `0` peek), now (epoch ms, or empty for the
- * server's TIME), extra TTL ms in client-time mode (`-1` in server-time
- * mode: keys then expire exactly when their state does, PXAT), cost, then
- * four values per policy: algorithm letter and mode letter (`ge`, `lo`, …),
- * limit, window ms, burst.
+ * Arguments are packed into three strings so a call sends seven bulk
+ * strings whatever the number of policies (each one is work for the client
+ * on every request), and the last two repeat from call to call, so the
+ * client keeps them instead of building them.
  *
- * Returns four integers per policy: allowed (1/0), remaining, resetMs,
- * retryAfterMs. The caller builds the decision with `decide()`.
+ * KEYS: one state key per policy, in policy order.
+ * ARGV[1]: now (epoch ms), or empty for the server's TIME.
+ * ARGV[2]: `<c|p>:<cost>:<extra>`: check or peek, the cost, and the extra
+ * TTL ms in client-time mode (`-1` in server-time mode: keys then expire
+ * exactly when their state does, PXAT).
+ * ARGV[3]: per policy `<algorithm letter><mode letter>:<limit>:<window ms>:<burst>`,
+ * joined with `;` (`ge:100:60000:100;lo:50:10000:50`).
+ *
+ * Returns one string, four integers per policy joined with `:`: allowed
+ * (1/0), remaining, resetMs, retryAfterMs. The caller builds the decision
+ * with `decide()`.
  */
-export const evaluateLua = `${stepsLua}${timeFromArg(2)}
-local charge = ARGV[1] == '1'
-local extra = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
+export const evaluateLua = `${stepsLua}${timeFromArg(1)}
+local call_spec = ARGV[2]
+local c1 = find(call_spec, ':', 3, true)
+local charge = byte(call_spec, 1) == 99
+local cost = tonumber(sub(call_spec, 3, c1 - 1))
+local extra = tonumber(sub(call_spec, c1 + 1))
 local n = #KEYS
+
+local specs = ARGV[3]
+local kinds, modes, limits, windows, bursts = {}, {}, {}, {}, {}
+local at = 1
+for i = 1, n do
+  local a = find(specs, ':', at, true)
+  local b = find(specs, ':', a + 1, true)
+  local c = find(specs, ':', b + 1, true)
+  local e = find(specs, ';', c + 1, true) or #specs + 1
+  kinds[i], modes[i] = byte(specs, at, at + 1)
+  limits[i], windows[i] = tonumber(sub(specs, a + 1, b - 1)), tonumber(sub(specs, b + 1, c - 1))
+  bursts[i] = tonumber(sub(specs, c + 1, e - 1))
+  at = e + 1
+end
 
 local function write(key, value, expires)
   if expires <= now then
@@ -37,8 +60,7 @@ end
 -- One policy (the common case): it is charged exactly when it admits, so
 -- the general two passes below reduce to one step.
 if n == 1 then
-  local spec = ARGV[5]
-  local kind, limit, w, burst = byte(spec, 1), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+  local kind, limit, w, burst = kinds[1], limits[1], windows[1], bursts[1]
   local raw = redis.call('GET', KEYS[1])
   local ok, rem, reset, retry, expires, value = step(kind, raw, now, limit, w, burst, cost)
   if ok and not charge then
@@ -47,7 +69,7 @@ if n == 1 then
   elseif value then
     write(KEYS[1], value, expires)
   end
-  return { ok and 1 or 0, rem, reset, retry }
+  return (ok and '1:' or '0:') .. rem .. ':' .. reset .. ':' .. retry
 end
 
 local raws = redis.call('MGET', unpack(KEYS))
@@ -55,26 +77,23 @@ local raws = redis.call('MGET', unpack(KEYS))
 local r = {}
 local enforce_admits = true
 for i = 1, n do
-  local b, j = 4 * i, 6 * i
-  local spec = ARGV[b + 1]
-  r[j - 5], r[j - 4], r[j - 3], r[j - 2], r[j - 1], r[j] = step(byte(spec, 1), raws[i], now,
-    tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), cost)
-  if not r[j - 5] and byte(spec, 2) == 101 then enforce_admits = false end
+  local j = 6 * i
+  r[j - 5], r[j - 4], r[j - 3], r[j - 2], r[j - 1], r[j] =
+    step(kinds[i], raws[i], now, limits[i], windows[i], bursts[i], cost)
+  if not r[j - 5] and modes[i] == 101 then enforce_admits = false end
 end
 local out = {}
 for i = 1, n do
-  local b, j, o = 4 * i, 6 * i, 4 * i
-  local spec = ARGV[b + 1]
+  local j = 6 * i
   local ok = r[j - 5]
-  local charged = charge and ok and (enforce_admits or byte(spec, 2) == 111)
+  local charged = charge and ok and (enforce_admits or modes[i] == 111)
   if charged or not ok then
-    out[o - 3], out[o - 2], out[o - 1], out[o] = ok and 1 or 0, r[j - 4], r[j - 3], r[j - 2]
+    out[i] = (ok and '1:' or '0:') .. r[j - 4] .. ':' .. r[j - 3] .. ':' .. r[j - 2]
   else
-    local _, rem, reset = step(byte(spec, 1), raws[i], now,
-      tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), 0)
-    out[o - 3], out[o - 2], out[o - 1], out[o] = 1, rem, reset, 0
+    local _, rem, reset = step(kinds[i], raws[i], now, limits[i], windows[i], bursts[i], 0)
+    out[i] = '1:' .. rem .. ':' .. reset .. ':0'
   end
   if charged and r[j] then write(KEYS[i], r[j], r[j - 1]) end
 end
-return out
+return table.concat(out, ':')
 `;
