@@ -61,8 +61,14 @@ async function composed() {
     rateLimit: { limit, window: '60s' },
     anomaly: process.env.LW_BURST === 'off' ? false : {},
     audit: process.env.LW_BATCH === undefined ? {} : { batchSize: Number(process.env.LW_BATCH) },
-    // LW_HEADERS=off sends no rate-limit fields (to tell the client's parsing from the server's work).
-    http: process.env.LW_HEADERS === 'off' ? { headers: false } : {},
+    // LW_HEADERS=off sends no rate-limit fields (to tell the client's parsing from the server's
+    // work); LW_HEADERS=legacy only the X-RateLimit-* fields, as @fastify/rate-limit does.
+    http:
+      process.env.LW_HEADERS === 'off'
+        ? { headers: false }
+        : process.env.LW_HEADERS === 'legacy'
+          ? { headers: { draft: false } }
+          : {},
     // A slow store on a loaded machine must show as errors (503), never as faster fail-open answers.
     failure: {
       rateLimit: { policy: 'closed', timeoutMs: 5000 },

@@ -8,7 +8,9 @@
  * next to each peer, and in extra rows on SQLite and PostgreSQL. Each server is
  * its own process (one core for it, one for autocannon on this 2-core
  * machine); candidates run in interleaved rounds and the report gives the
- * median req/s and the ratio to the bare framework.
+ * median req/s and the ratio to the bare framework. Extra Fastify rows send
+ * only the X-RateLimit-* fields, as @fastify/rate-limit does, to compare
+ * like with like (LockWatch's default adds the IETF draft's two fields).
  *
  * Run: node bench/http.ts [--rounds 3] [--duration 5] [--connections 64] [--only name,...]
  *      node bench/http.ts --profile fastify-lockwatch-memory   (CPU profile into .prof/)
@@ -49,6 +51,8 @@ interface Candidate {
   readonly variant: Variant;
   readonly store: Store;
   readonly audit?: Audit;
+  /** `legacy`: only the X-RateLimit-* fields on admitted responses, the set @fastify/rate-limit sends. */
+  readonly headers?: 'legacy';
 }
 
 const peerName = { fastify: '@fastify/rate-limit', express: 'express-rate-limit' };
@@ -103,6 +107,26 @@ candidates.push(
     store: 'redis',
     audit: 'postgres',
   },
+  // LockWatch sends both header formats (five fields) by default; @fastify/rate-limit sends the
+  // three X-RateLimit-* fields. These rows send what the peer sends, to compare like with like.
+  {
+    name: 'fastify-lockwatch-memory-legacy',
+    label: 'Fastify + LockWatch (memory, audit in memory, X-RateLimit-* only)',
+    framework: 'fastify',
+    variant: 'lockwatch',
+    store: 'memory',
+    audit: 'memory',
+    headers: 'legacy',
+  },
+  {
+    name: 'fastify-lockwatch-redis-legacy',
+    label: 'Fastify + LockWatch (redis, audit in memory, X-RateLimit-* only)',
+    framework: 'fastify',
+    variant: 'lockwatch',
+    store: 'redis',
+    audit: 'memory',
+    headers: 'legacy',
+  },
   {
     name: 'express-lockwatch-memory-sqlite',
     label: 'Express + LockWatch (memory, audit on SQLite)',
@@ -154,8 +178,11 @@ async function start(candidate: Candidate, flags: string[] = []): Promise<Runnin
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env:
-        candidate.audit === undefined ? process.env : { ...process.env, LW_AUDIT: candidate.audit },
+      env: {
+        ...process.env,
+        ...(candidate.audit === undefined ? {} : { LW_AUDIT: candidate.audit }),
+        ...(candidate.headers === undefined ? {} : { LW_HEADERS: candidate.headers }),
+      },
     },
   );
   const output = { text: '' };
@@ -278,7 +305,8 @@ for (const framework of ['fastify', 'express'] as const) {
     }
     for (const durable of candidates) {
       if (durable.framework !== framework || durable.store !== store) continue;
-      if (durable.audit === undefined || durable.audit === 'memory') continue;
+      if (durable.variant !== 'lockwatch' || durable.name === `${framework}-lockwatch-${store}`)
+        continue;
       const value = rate(durable.name);
       if (value === undefined) continue;
       console.log(
@@ -289,6 +317,12 @@ for (const framework of ['fastify', 'express'] as const) {
       verdicts.push(
         `${framework} ${store}: LockWatch ${(ours / bare).toFixed(2)} of bare vs peer ${(peer / bare).toFixed(2)} → ${ours > peer ? 'ahead' : 'BEHIND'}${store === 'memory' ? `; target 0.90: ${ours / bare >= 0.9 ? 'met' : 'MISSED'}` : ''}`,
       );
+      const legacy = rate(`${framework}-lockwatch-${store}-legacy`);
+      if (legacy !== undefined) {
+        verdicts.push(
+          `${framework} ${store}, the peer's header set: LockWatch ${(legacy / bare).toFixed(2)} of bare vs peer ${(peer / bare).toFixed(2)} → ${legacy > peer ? 'ahead' : 'BEHIND'}`,
+        );
+      }
     }
   }
   console.log('');
