@@ -33,17 +33,19 @@ local cost = tonumber(sub(call_spec, 3, c1 - 1))
 local extra = tonumber(sub(call_spec, c1 + 1))
 local n = #KEYS
 
+-- Five slots per policy: algorithm letter, mode letter, limit, window ms, burst.
 local specs = ARGV[3]
-local kinds, modes, limits, windows, bursts = {}, {}, {}, {}, {}
+local p = {}
 local at = 1
 for i = 1, n do
   local a = find(specs, ':', at, true)
   local b = find(specs, ':', a + 1, true)
   local c = find(specs, ':', b + 1, true)
   local e = find(specs, ';', c + 1, true) or #specs + 1
-  kinds[i], modes[i] = byte(specs, at, at + 1)
-  limits[i], windows[i] = tonumber(sub(specs, a + 1, b - 1)), tonumber(sub(specs, b + 1, c - 1))
-  bursts[i] = tonumber(sub(specs, c + 1, e - 1))
+  local k = 5 * i
+  p[k - 4], p[k - 3] = byte(specs, at, at + 1)
+  p[k - 2], p[k - 1] = tonumber(sub(specs, a + 1, b - 1)), tonumber(sub(specs, b + 1, c - 1))
+  p[k] = tonumber(sub(specs, c + 1, e - 1))
   at = e + 1
 end
 
@@ -60,7 +62,7 @@ end
 -- One policy (the common case): it is charged exactly when it admits, so
 -- the general two passes below reduce to one step.
 if n == 1 then
-  local kind, limit, w, burst = kinds[1], limits[1], windows[1], bursts[1]
+  local kind, limit, w, burst = p[1], p[3], p[4], p[5]
   local raw = redis.call('GET', KEYS[1])
   local ok, rem, reset, retry, expires, value = step(kind, raw, now, limit, w, burst, cost)
   if ok and not charge then
@@ -77,20 +79,20 @@ local raws = redis.call('MGET', unpack(KEYS))
 local r = {}
 local enforce_admits = true
 for i = 1, n do
-  local j = 6 * i
+  local j, k = 6 * i, 5 * i
   r[j - 5], r[j - 4], r[j - 3], r[j - 2], r[j - 1], r[j] =
-    step(kinds[i], raws[i], now, limits[i], windows[i], bursts[i], cost)
-  if not r[j - 5] and modes[i] == 101 then enforce_admits = false end
+    step(p[k - 4], raws[i], now, p[k - 2], p[k - 1], p[k], cost)
+  if not r[j - 5] and p[k - 3] == 101 then enforce_admits = false end
 end
 local out = {}
 for i = 1, n do
-  local j = 6 * i
+  local j, k = 6 * i, 5 * i
   local ok = r[j - 5]
-  local charged = charge and ok and (enforce_admits or modes[i] == 111)
+  local charged = charge and ok and (enforce_admits or p[k - 3] == 111)
   if charged or not ok then
     out[i] = (ok and '1:' or '0:') .. r[j - 4] .. ':' .. r[j - 3] .. ':' .. r[j - 2]
   else
-    local _, rem, reset = step(kinds[i], raws[i], now, limits[i], windows[i], bursts[i], 0)
+    local _, rem, reset = step(p[k - 4], raws[i], now, p[k - 2], p[k - 1], p[k], 0)
     out[i] = '1:' .. rem .. ':' .. reset .. ':0'
   end
   if charged and r[j] then write(KEYS[i], r[j], r[j - 1]) end
