@@ -14,6 +14,15 @@ export interface WindowStore {
    */
   readonly inProcess?: boolean | undefined;
   /**
+   * False for a store whose calls an abort cannot stop once they started
+   * (Redis cannot take back a sent command; a SQL statement runs to its
+   * end): it only refuses to start, or to answer, once its signal aborted. A
+   * failure policy then makes no signal per call just for its own timeout,
+   * which it enforces without waiting anyway. Left out (or true): the store
+   * stops work on abort, and a failure policy aborts the call on timeout.
+   */
+  readonly stopsOnAbort?: boolean | undefined;
+  /**
    * The failure domain of `subject` (a Redis Cluster node, say): a failure
    * policy keeps one circuit breaker per shard, so one dead node does not
    * degrade subjects served by healthy ones. Stores with one failure domain

@@ -1,4 +1,5 @@
 import { StoreTimeoutError } from '../../domain/failure/errors.ts';
+import type { CallOptions } from '../../ports/call-options.ts';
 import type { Clock } from '../../ports/clock.ts';
 
 /** How a guarded call ended. */
@@ -96,24 +97,28 @@ function queueFor(clock: Clock, timeoutMs: number): DeadlineQueue {
 }
 
 /**
- * Runs `call` with a signal that aborts when `signal` (the caller's) aborts
- * or when `timeoutMs` of `clock` time pass, whichever comes first. Never
- * rejects: the outcome says how it ended. A call that settles after the
- * outcome was decided is caught and ignored, so it cannot become an
+ * Runs `call` under `timeoutMs` of `clock` time and the caller's `signal`,
+ * whichever ends first. With `abortsCall` the call gets a signal of its own
+ * that aborts then (for a store that stops work on abort); without, it gets
+ * the caller's options as they are, and a timeout only stops the waiting.
+ * Never rejects: the outcome says how it ended. A call that settles after
+ * the outcome was decided is caught and ignored, so it cannot become an
  * unhandled rejection.
  */
 export function callWithTimeout<T>(
   clock: Clock,
   timeoutMs: number,
-  signal: AbortSignal | undefined,
-  call: (signal: AbortSignal) => Promise<T>,
+  options: CallOptions | undefined,
+  abortsCall: boolean,
+  call: (options: CallOptions | undefined) => Promise<T>,
 ): Promise<GuardedOutcome<T>> {
   return new Promise((resolve) => {
+    const signal = options?.signal;
     if (signal?.aborted) {
       resolve({ kind: 'aborted', reason: signal.reason });
       return;
     }
-    const controller = new AbortController();
+    const controller = abortsCall ? new AbortController() : undefined;
     let done = false;
     const finish = (outcome: GuardedOutcome<T>) => {
       if (done) return false;
@@ -125,17 +130,19 @@ export function callWithTimeout<T>(
     };
     // Settle first, abort second: whatever the store does on abort must not race the outcome.
     const onAbort = () => {
-      if (finish({ kind: 'aborted', reason: signal!.reason })) controller.abort(signal!.reason);
+      if (finish({ kind: 'aborted', reason: signal!.reason })) controller?.abort(signal!.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const queue = queueFor(clock, timeoutMs);
     const sequence = queue.add(() => {
       const error = new StoreTimeoutError(timeoutMs);
-      if (finish({ kind: 'error', error })) controller.abort(error);
+      if (finish({ kind: 'error', error })) controller?.abort(error);
     });
     let pending: Promise<T>;
     try {
-      pending = Promise.resolve(call(controller.signal));
+      pending = Promise.resolve(
+        call(controller === undefined ? options : { signal: controller.signal }),
+      );
     } catch (error) {
       finish({ kind: 'error', error });
       return;

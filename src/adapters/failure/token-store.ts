@@ -86,7 +86,7 @@ export function withTokenStoreTimeouts(
     const admission = breaker.admit();
     if (!admission.allowed) throw new CircuitOpenError(admission.retryAt);
     const { permit } = admission;
-    const outcome = await callWithTimeout(clock, timeoutMs, signal, (own) => call({ signal: own }));
+    const outcome = await callWithTimeout(clock, timeoutMs, callOptions, true, (own) => call(own!));
     if (outcome.kind === 'ok') {
       breaker.succeeded(permit);
       return outcome.value;

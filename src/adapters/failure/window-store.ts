@@ -54,7 +54,8 @@ export interface FailurePolicyStore extends WindowStore {
 /**
  * Wraps `primary` in a failure policy. Each primary call runs under a
  * `timeoutMs` timeout on `clock` and with an AbortSignal that aborts on that
- * timeout or on the caller's signal. A rejection or timeout counts against
+ * timeout or on the caller's signal (a primary whose `stopsOnAbort` is false
+ * gets the caller's signal only: the timeout could not stop it anyway). A rejection or timeout counts against
  * the circuit breaker; a caller's abort, bad arguments and a closed primary
  * do not (they are rethrown as they are). While the breaker is open the
  * primary is not called at all. There is one breaker per shard of the
@@ -135,11 +136,15 @@ export function withFailurePolicy(
    * answer, returns what `degrade` makes of it (given when the breaker lets
    * a call through again).
    */
+  // A store that an abort cannot stop gets no signal of its own per call: making one (and
+  // listening to it) was most of this wrapper's garbage per request.
+  const abortsPrimary = primary.stopsOnAbort !== false;
+
   const guarded = async <T>(
     operation: string,
     subject: string,
-    signal: AbortSignal | undefined,
-    call: (options: CallOptions) => Promise<T>,
+    options: CallOptions | undefined,
+    call: (options: CallOptions | undefined) => Promise<T>,
     degrade: (retryAt: number) => Promise<T>,
   ): Promise<T> => {
     const fail = (cause: DegradedCause, retryAt: number) => {
@@ -150,9 +155,7 @@ export function withFailurePolicy(
     const admission = breaker.admit();
     if (!admission.allowed) return fail('circuit_open', admission.retryAt);
     const { permit } = admission;
-    const outcome = await callWithTimeout(clock, policy.timeoutMs, signal, (own) =>
-      call({ signal: own }),
-    );
+    const outcome = await callWithTimeout(clock, policy.timeoutMs, options, abortsPrimary, call);
     if (outcome.kind === 'ok') {
       breaker.succeeded(permit);
       return outcome.value;
@@ -193,7 +196,7 @@ export function withFailurePolicy(
     return guarded(
       operation,
       subject,
-      signal,
+      options,
       (own) => primary[operation](subject, policies, cost, own),
       async (retryAt) => {
         const now = clock.now();
@@ -243,7 +246,7 @@ export function withFailurePolicy(
       await guarded(
         'refund',
         subject,
-        signal,
+        options,
         (own) => primary.refund(subject, policies, cost, own),
         async () => fallback?.refund(subject, policies, cost, { signal }),
       );
@@ -254,7 +257,7 @@ export function withFailurePolicy(
       await guarded(
         'reset',
         subject,
-        signal,
+        options,
         (own) => primary.reset(subject, policies, own),
         async () => {},
       );

@@ -238,6 +238,7 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
   const cluster = client instanceof Cluster ? client : undefined;
   return {
     prefix,
+    stopsOnAbort: false,
     ...(cluster === undefined
       ? {}
       : {

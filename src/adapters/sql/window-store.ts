@@ -153,6 +153,8 @@ export function createSqlWindowStore(
   };
 
   const store: SqlWindowStore = {
+    // A statement runs to its end: an abort only stops one that has not started.
+    stopsOnAbort: false,
     check(subject, policies, cost, callOptions) {
       return guard(
         'check',

@@ -185,6 +185,31 @@ describe('withFailurePolicy: timeout', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it("gives a primary that an abort cannot stop only the caller's signal, and still answers at timeoutMs", async () => {
+    const clock = createManualClock(1_700_006_400_000);
+    const primary = createSwitchableStore(clock, 'hang');
+    primary.ignoreAbort = true;
+    Object.assign(primary, { stopsOnAbort: false });
+    const store = withFailurePolicy(primary, { policy: 'closed', clock, timeoutMs });
+    const caller = new AbortController();
+    const calls = [
+      track(store.check('a', [limit3], 1)),
+      track(store.check('b', [limit3], 1, { signal: caller.signal })),
+    ];
+    await flush();
+    expect(primary.signals).toEqual([undefined, caller.signal]);
+    clock.advance(timeoutMs - 1);
+    await flush();
+    expect(calls.map((c) => c.settled)).toEqual([false, false]);
+    clock.advance(1);
+    await flush();
+    for (const call of calls) expect(call.value).toMatchObject({ allowed: false, degraded: true });
+    expect(caller.signal.aborted).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
+    primary.failHung(); // the late answers are ignored
+    await flush();
+  });
+
   it('defaults to 100 ms', async () => {
     const clock = createManualClock();
     const primary = createSwitchableStore(clock, 'hang');
