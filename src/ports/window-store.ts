@@ -16,10 +16,10 @@ export interface WindowStore {
   /**
    * False for a store whose calls an abort cannot stop once they started
    * (Redis cannot take back a sent command; a SQL statement runs to its
-   * end): it only refuses to start, or to answer, once its signal aborted. A
-   * failure policy then makes no signal per call just for its own timeout,
-   * which it enforces without waiting anyway. Left out (or true): the store
-   * stops work on abort, and a failure policy aborts the call on timeout.
+   * end): its signal can only make the caller stop waiting. A failure
+   * policy then passes it no signal, and stops waiting itself on its timeout
+   * or the caller's abort. Left out (or true): the store stops work on
+   * abort, and a failure policy gives each call a signal that aborts then.
    */
   readonly stopsOnAbort?: boolean | undefined;
   /**

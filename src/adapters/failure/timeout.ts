@@ -100,7 +100,8 @@ function queueFor(clock: Clock, timeoutMs: number): DeadlineQueue {
  * Runs `call` under `timeoutMs` of `clock` time and the caller's `signal`,
  * whichever ends first. With `abortsCall` the call gets a signal of its own
  * that aborts then (for a store that stops work on abort); without, it gets
- * the caller's options as they are, and a timeout only stops the waiting.
+ * no signal at all: the timeout and the caller's abort only stop the waiting,
+ * which is all they could do.
  * Never rejects: the outcome says how it ended. A call that settles after
  * the outcome was decided is caught and ignored, so it cannot become an
  * unhandled rejection.
@@ -141,7 +142,7 @@ export function callWithTimeout<T>(
     let pending: Promise<T>;
     try {
       pending = Promise.resolve(
-        call(controller === undefined ? options : { signal: controller.signal }),
+        call(controller === undefined ? undefined : { signal: controller.signal }),
       );
     } catch (error) {
       finish({ kind: 'error', error });

@@ -55,7 +55,7 @@ export interface FailurePolicyStore extends WindowStore {
  * Wraps `primary` in a failure policy. Each primary call runs under a
  * `timeoutMs` timeout on `clock` and with an AbortSignal that aborts on that
  * timeout or on the caller's signal (a primary whose `stopsOnAbort` is false
- * gets the caller's signal only: the timeout could not stop it anyway). A rejection or timeout counts against
+ * gets none: neither could stop it; the wrapper stops waiting on either). A rejection or timeout counts against
  * the circuit breaker; a caller's abort, bad arguments and a closed primary
  * do not (they are rethrown as they are). While the breaker is open the
  * primary is not called at all. There is one breaker per shard of the
@@ -131,15 +131,15 @@ export function withFailurePolicy(
   };
   let closed = false;
 
+  // A store that an abort cannot stop gets no signal: one of its own per call (and the store's
+  // listener on it) was most of this wrapper's garbage per request, and stopped nothing.
+  const abortsPrimary = primary.stopsOnAbort !== false;
+
   /**
    * Runs `call` on the primary under the policy; when the primary cannot
    * answer, returns what `degrade` makes of it (given when the breaker lets
    * a call through again).
    */
-  // A store that an abort cannot stop gets no signal of its own per call: making one (and
-  // listening to it) was most of this wrapper's garbage per request.
-  const abortsPrimary = primary.stopsOnAbort !== false;
-
   const guarded = async <T>(
     operation: string,
     subject: string,

@@ -1,11 +1,12 @@
 import type { AuditRecord } from '../../ports/audit.ts';
 
-/** What a caller hands to `AuditLogger.log`: a record without its id, with defaults for the rest. */
+/** What a caller hands to `AuditLogger.log`: a record whose id is optional, with defaults for the rest. */
 export interface AuditEntry {
   /**
    * The record's id when the caller already has a unique UUIDv7 for it (the
    * HTTP pipeline passes the request id it made); a new one by default. An
-   * id that is not a UUIDv7 is replaced. Sinks keep one record per id.
+   * id that is not a lower-case UUIDv7 is replaced. Sinks keep one record
+   * per id: a second entry with the same id is dropped when written.
    */
   readonly id?: string | undefined;
   /** When the request arrived, epoch ms; the logger's clock by default. */
@@ -50,19 +51,22 @@ function text(value: unknown, max: number): string {
   return s.includes('\u0000') ? s.replaceAll('\u0000', '\ufffd') : s;
 }
 
-/** True for a UUIDv7 string (RFC 9562: version 7, variant 10), checked without a regex. */
+/**
+ * True for a UUIDv7 in the lower-case form the generator makes (RFC 9562:
+ * version 7, variant 10), checked without a regex. Upper case is refused:
+ * text columns and cursors compare ids as text, so one UUID in two cases
+ * would be two records.
+ */
 export function isUuidV7(value: unknown): value is string {
   if (typeof value !== 'string' || value.length !== 36) return false;
   for (let i = 0; i < 36; i++) {
     const c = value.charCodeAt(i);
     if (i === 8 || i === 13 || i === 18 || i === 23) {
       if (c !== 45) return false;
-    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) {
-      return false;
-    }
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
   }
-  // Version 7, and variant bits 10: the fourth group starts with 8, 9, a or b (either case).
-  const variant = value.charCodeAt(19) | 0x20;
+  // Version 7, and variant bits 10: the fourth group starts with 8, 9, a or b.
+  const variant = value.charCodeAt(19);
   return (
     value.charCodeAt(14) === 55 &&
     (variant === 56 || variant === 57 || variant === 97 || variant === 98)

@@ -185,7 +185,7 @@ describe('withFailurePolicy: timeout', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it("gives a primary that an abort cannot stop only the caller's signal, and still answers at timeoutMs", async () => {
+  it('gives a primary that an abort cannot stop no signal, and still answers at timeoutMs and on abort', async () => {
     const clock = createManualClock(1_700_006_400_000);
     const primary = createSwitchableStore(clock, 'hang');
     primary.ignoreAbort = true;
@@ -196,8 +196,14 @@ describe('withFailurePolicy: timeout', () => {
       track(store.check('a', [limit3], 1)),
       track(store.check('b', [limit3], 1, { signal: caller.signal })),
     ];
+    const aborted = new AbortController();
+    const abortedCall = track(store.check('c', [limit3], 1, { signal: aborted.signal }));
     await flush();
-    expect(primary.signals).toEqual([undefined, caller.signal]);
+    expect(primary.signals).toEqual([undefined, undefined, undefined]);
+    const reason = new Error('caller gave up');
+    aborted.abort(reason);
+    await flush();
+    expect([abortedCall.settled, abortedCall.error]).toEqual([true, reason]);
     clock.advance(timeoutMs - 1);
     await flush();
     expect(calls.map((c) => c.settled)).toEqual([false, false]);

@@ -254,6 +254,31 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
         await store.close();
       });
 
+      it('reads a sliding log that does not parse as empty, without an error', async () => {
+        const prefix = testPrefix('corrupt-log');
+        const clock = createManualClock(1_700_000_001_800);
+        const store = createRedisWindowStore({ client, prefix, time: 'client', clock });
+        const log = [
+          definePolicy({ name: 'log', limit: 5, window: 1000, algorithm: 'sliding-log' }),
+        ];
+        const key = windowKey(prefix, subjectTag('corrupt'), 'log');
+        const corrupt = [
+          'Lx:1700000001500:1;1700000001500:1', // header total not a number
+          'L3:1700000001500:3;', // a header and no entries
+          'L2:1700000001500:1;garbage', // entries that do not parse
+          'L2:1700000001500:1;1700000001400', // an entry without its cost
+          'L9',
+        ];
+        for (const value of corrupt) {
+          await client.set(key, value, 'PX', 60_000);
+          const decision = await store.check('corrupt', log, 1);
+          expect([value, decision.allowed, decision.remaining]).toEqual([value, true, 4]);
+          expect(await client.get(key)).toBe('L1:1700000001800:1;1700000001800:1');
+        }
+        await store.reset('corrupt', log);
+        await store.close();
+      });
+
       it('answers a check with one EVALSHA, however many policies', async () => {
         const store = createRedisWindowStore({ client, prefix: testPrefix('count') });
         await store.check('warm', policies, 1);

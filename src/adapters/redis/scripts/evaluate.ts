@@ -8,10 +8,10 @@ import { stepsLua } from './steps.ts';
  * observe-mode policy whenever it alone admits; a policy that admits but is
  * not charged reports its standing state (a step with cost 0).
  *
- * Arguments are packed into three strings so a call sends seven bulk
- * strings whatever the number of policies (each one is work for the client
- * on every request), and the last two repeat from call to call, so the
- * client keeps them instead of building them.
+ * Arguments are packed into three strings, so a call sends five bulk
+ * strings plus one key per policy, not four more per policy (each one is
+ * work for the client on every request); the last two repeat from call to
+ * call, so the client keeps them instead of building them.
  *
  * KEYS: one state key per policy, in policy order.
  * ARGV[1]: now (epoch ms), or empty for the server's TIME.

@@ -125,9 +125,11 @@ local function log_head(raw)
     local c1 = find(raw, ':', 2, true)
     local c2 = c1 and find(raw, ':', c1 + 1, true)
     local semi = c2 and find(raw, ';', c2 + 1, true)
-    if not semi then return nil end
-    return raw, semi + 1, tonumber(sub(raw, 2, c1 - 1)), tonumber(sub(raw, c1 + 1, c2 - 1)),
-      tonumber(sub(raw, c2 + 1, semi - 1))
+    if not semi or semi == #raw then return nil end
+    local total, newest = tonumber(sub(raw, 2, c1 - 1)), tonumber(sub(raw, c1 + 1, c2 - 1))
+    local last = tonumber(sub(raw, c2 + 1, semi - 1))
+    if not (total and newest and last) then return nil end
+    return raw, semi + 1, total, newest, last
   end
   if b ~= 108 then return nil end
   local e, n, total = {}, 0, 0
@@ -149,12 +151,19 @@ local function log_step(raw, now, limit, w, cost)
   if newest and newest <= now - w then
     pos, used, newest = len + 1, 0, nil
   else
-    -- Drop the entries that left the window, oldest first.
+    -- Drop the entries that left the window, oldest first. A log that does not parse reads as
+    -- empty, as a state of another algorithm does: never an error that trips the breaker.
     while pos <= len do
       local c1 = find(raw, ':', pos, true)
-      if tonumber(sub(raw, pos, c1 - 1)) > now - w then break end
-      local c2 = find(raw, ':', c1 + 1, true)
-      used = used - tonumber(sub(raw, c1 + 1, c2 and c2 - 1 or -1))
+      local t = c1 and tonumber(sub(raw, pos, c1 - 1))
+      if t and t > now - w then break end
+      local c2 = c1 and find(raw, ':', c1 + 1, true)
+      local c = c1 and tonumber(sub(raw, c1 + 1, c2 and c2 - 1 or -1))
+      if not (t and c) then
+        pos, used, newest = len + 1, 0, nil
+        break
+      end
+      used = used - c
       pos = c2 and c2 + 1 or len + 1
     end
   end
@@ -183,10 +192,12 @@ local function log_step(raw, now, limit, w, cost)
     local left, at = used, newest + w
     while pos <= len do
       local c1 = find(raw, ':', pos, true)
-      local c2 = find(raw, ':', c1 + 1, true)
-      left = left - tonumber(sub(raw, c1 + 1, c2 and c2 - 1 or -1))
+      local c2 = c1 and find(raw, ':', c1 + 1, true)
+      local c = c1 and tonumber(sub(raw, c1 + 1, c2 and c2 - 1 or -1))
+      if not c then break end
+      left = left - c
       if left + cost <= limit then
-        at = tonumber(sub(raw, pos, c1 - 1)) + w
+        at = (tonumber(sub(raw, pos, c1 - 1)) or newest) + w
         break
       end
       pos = c2 and c2 + 1 or len + 1
