@@ -114,6 +114,22 @@ if (framework === 'fastify') {
       });
     } else await app.register(rateLimit, { max: limit, timeWindow: 60_000 });
   }
+  // BARE_FIELDS=3 or 5 (bare variant): a hook that sets that many constant rate-limit fields, the
+  // price of the fields alone, whoever computes them (three as @fastify/rate-limit, five as LockWatch).
+  const bareFields = Number(process.env.BARE_FIELDS ?? 0);
+  if (variant === 'bare' && bareFields > 0) {
+    const fields = Object.entries({
+      'x-ratelimit-limit': '1000000000',
+      'x-ratelimit-remaining': '999999999',
+      'x-ratelimit-reset': '1795977481',
+      'ratelimit-policy': '"api";q=1000000000;w=60',
+      ratelimit: '"api";r=999999999;t=1',
+    }).slice(0, bareFields);
+    app.addHook('onRequest', (_request, reply, done) => {
+      for (const [name, value] of fields) reply.header(name, value);
+      done();
+    });
+  }
   app.get('/hello', async () => ({ hello: 'world' }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   app.server.on('request', count);
