@@ -223,14 +223,19 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
         await store.close();
       });
 
-      it('reads a sliding log stored without its header (an earlier version) and adds the header', async () => {
-        const prefix = testPrefix('legacy-log');
+      /** A client-time store at …1800 ms with a 5-per-second sliding log, and that log's key for `subject`. */
+      const slidingLogFor = (subject: string) => {
+        const prefix = testPrefix(`${subject}-log`);
         const clock = createManualClock(1_700_000_001_800);
         const store = createRedisWindowStore({ client, prefix, time: 'client', clock });
         const log = [
           definePolicy({ name: 'log', limit: 5, window: 1000, algorithm: 'sliding-log' }),
         ];
-        const key = windowKey(prefix, subjectTag('legacy'), 'log');
+        return { clock, store, log, key: windowKey(prefix, subjectTag(subject), 'log') };
+      };
+
+      it('reads a sliding log stored without its header (an earlier version) and adds the header', async () => {
+        const { clock, store, log, key } = slidingLogFor('legacy');
         // Three charges left of the window's five, as the 'l' form held them.
         await client.set(key, 'l1700000000700:4:1700000001000:2:1700000001500:1', 'PX', 60_000);
         const admitted = await store.check('legacy', log, 1);
@@ -255,13 +260,7 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
       });
 
       it('reads a sliding log that does not parse as empty, without an error', async () => {
-        const prefix = testPrefix('corrupt-log');
-        const clock = createManualClock(1_700_000_001_800);
-        const store = createRedisWindowStore({ client, prefix, time: 'client', clock });
-        const log = [
-          definePolicy({ name: 'log', limit: 5, window: 1000, algorithm: 'sliding-log' }),
-        ];
-        const key = windowKey(prefix, subjectTag('corrupt'), 'log');
+        const { store, log, key } = slidingLogFor('corrupt');
         const corrupt = [
           'Lx:1700000001500:1;1700000001500:1', // header total not a number
           'L3:1700000001500:3;', // a header and no entries
