@@ -55,8 +55,8 @@ export interface FailurePolicyStore extends WindowStore {
  * Wraps `primary` in a failure policy. Each primary call runs under a
  * `timeoutMs` timeout on `clock` and with an AbortSignal that aborts on that
  * timeout or on the caller's signal (a primary whose `stopsOnAbort` is false
- * gets none: neither could stop it; the wrapper stops waiting on either). A rejection or timeout counts against
- * the circuit breaker; a caller's abort, bad arguments and a closed primary
+ * gets none: neither could stop it; the wrapper stops waiting on either). A
+ * rejection or timeout counts against the circuit breaker; a caller's abort, bad arguments and a closed primary
  * do not (they are rethrown as they are). While the breaker is open the
  * primary is not called at all. There is one breaker per shard of the
  * primary (`primary.shardOf`, a Redis Cluster node), so one dead node does

@@ -12,8 +12,8 @@ import {
   type AuditStats,
   auditDropReasons,
 } from './events.ts';
-import { type AuditEntry, isUuidV7, toAuditRecord } from './record.ts';
-import { createUuidV7Generator, type RandomFill } from './uuid.ts';
+import { type AuditEntry, toAuditRecord } from './record.ts';
+import { createUuidV7Generator, isUuidV7, type RandomFill } from './uuid.ts';
 
 /** Options of an audit logger; durations are integer ms or strings such as `'1s'`. */
 export interface AuditLoggerOptions {

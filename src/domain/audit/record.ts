@@ -51,28 +51,6 @@ function text(value: unknown, max: number): string {
   return s.includes('\u0000') ? s.replaceAll('\u0000', '\ufffd') : s;
 }
 
-/**
- * True for a UUIDv7 in the lower-case form the generator makes (RFC 9562:
- * version 7, variant 10), checked without a regex. Upper case is refused:
- * text columns and cursors compare ids as text, so one UUID in two cases
- * would be two records.
- */
-export function isUuidV7(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length !== 36) return false;
-  for (let i = 0; i < 36; i++) {
-    const c = value.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== 45) return false;
-    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
-  // Version 7, and variant bits 10: the fourth group starts with 8, 9, a or b.
-  const variant = value.charCodeAt(19);
-  return (
-    value.charCodeAt(14) === 55 &&
-    (variant === 56 || variant === 57 || variant === 97 || variant === 98)
-  );
-}
-
 function optionalText(value: unknown, max: number): string | undefined {
   return value === undefined || value === null || value === '' ? undefined : text(value, max);
 }

@@ -85,10 +85,30 @@ export function createUuidV7Generator(
   };
 }
 
-/** Reads the millisecond time out of a UUIDv7 string; undefined when `id` is not one. */
-export function uuidV7Timestamp(id: string): number | undefined {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(id)) {
-    return undefined;
+/**
+ * True for a UUIDv7 in the lower-case form the generator makes (RFC 9562:
+ * version 7, variant 10), checked without a regex. Upper case is refused:
+ * text columns and cursors compare ids as text, so one UUID in two cases
+ * would be two records.
+ */
+export function isUuidV7(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = value.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
   }
+  // Version 7, and variant bits 10: the fourth group starts with 8, 9, a or b.
+  const variant = value.charCodeAt(19);
+  return (
+    value.charCodeAt(14) === 55 &&
+    (variant === 56 || variant === 57 || variant === 97 || variant === 98)
+  );
+}
+
+/** Reads the millisecond time out of a UUIDv7 string (either case); undefined when `id` is not one. */
+export function uuidV7Timestamp(id: string): number | undefined {
+  if (typeof id !== 'string' || !isUuidV7(id.toLowerCase())) return undefined;
   return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 }
