@@ -44,7 +44,11 @@ async function composed() {
   let window: import('../src/index.ts').WindowStore;
   if (storeKind === 'redis') {
     const { createRedisWindowStore } = await import('../src/adapters/redis/index.ts');
-    window = createRedisWindowStore({ url: redisUrl, prefix });
+    // LW_REDIS_OPTIONS: ioredis options as JSON, merged over LockWatch's defaults (e.g. '{"enableAutoPipelining":false}').
+    const redisOptions = process.env.LW_REDIS_OPTIONS
+      ? JSON.parse(process.env.LW_REDIS_OPTIONS)
+      : undefined;
+    window = createRedisWindowStore({ url: redisUrl, prefix, redisOptions });
   } else window = createMemoryWindowStore();
   // LW_AUDIT=off|memory|discard|sqlite|postgres and LW_BURST=off switch a part off or swap it, to measure what each costs.
   const { createMemoryAuditSink } = await import('../src/index.ts');

@@ -1,7 +1,22 @@
+import { durationOption } from '../../domain/config/duration.ts';
+import { InvalidOptionError } from '../../domain/config/errors.ts';
 import type { AuditRecord, AuditSink } from '../../ports/audit.ts';
 import type { SqlDatabase } from './database.ts';
 import type { PostgresNative, SqliteNative, SqliteStatement } from './native.ts';
 import { toSqlError } from './sql-errors.ts';
+
+/** Options of {@link createSqlAuditSink}; durations are integer ms or strings such as `'5s'`. */
+export interface SqlAuditSinkOptions {
+  /**
+   * PostgreSQL: longest a batch insert may take, 1 ms to 10 min; 5 s by
+   * default (below the audit logger's 10 s `writeTimeout`). An insert that
+   * has not answered by then (a lock on the table, a hung server) fails with
+   * {@link StoreUnavailableError} and its connection is closed, so stuck
+   * writes cannot take the whole pool; the logger retries the batch, and ids
+   * already stored are skipped. SQLite writes never wait (see below).
+   */
+  readonly statementTimeout?: number | string | undefined;
+}
 
 /** An {@link AuditSink} on a {@link SqlDatabase}. */
 export interface SqlAuditSink extends AuditSink {
@@ -37,11 +52,27 @@ export const postgresInsertSql = `insert into lockwatch_audit_log (${columns}) s
  * Writing an id that is already stored does nothing, so a retried batch
  * never duplicates a record. `close()` leaves the database open: its owner closes it.
  */
-export function createSqlAuditSink(database: SqlDatabase): SqlAuditSink {
+export function createSqlAuditSink(
+  database: SqlDatabase,
+  options: SqlAuditSinkOptions = {},
+): SqlAuditSink {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError(
+      'options',
+      options,
+      'an object such as { statementTimeout: 5000 }',
+    );
+  }
+  const statementTimeoutMs = durationOption(
+    'statementTimeout',
+    options.statementTimeout ?? 5000,
+    1,
+    600_000,
+  );
   const write =
     database.native.kind === 'sqlite'
       ? sqliteWriter(database.native.db)
-      : postgresWriter(database.native.pool);
+      : postgresWriter(database.native.pool, statementTimeoutMs);
   return {
     database,
     async write(records, options) {
@@ -121,7 +152,10 @@ function sqliteWriter(db: SqliteNative): (records: readonly AuditRecord[]) => vo
   };
 }
 
-function postgresWriter(pool: PostgresNative): (records: readonly AuditRecord[]) => Promise<void> {
+function postgresWriter(
+  pool: PostgresNative,
+  timeoutMs: number,
+): (records: readonly AuditRecord[]) => Promise<void> {
   return async (records) => {
     // One array per column, built by push (packed arrays): pg serialises them element by element.
     const id: string[] = [];
@@ -148,9 +182,12 @@ function postgresWriter(pool: PostgresNative): (records: readonly AuditRecord[])
       anomaly.push(r.anomalyDetected);
       latency.push(r.latencyMs);
     }
+    // node-postgres' own per-query timeout: on expiry the query fails and the pool closes its
+    // connection (a query still running server-side cannot be reused), so the slot comes back.
     await pool.query({
       name: 'lockwatch_audit_insert',
       text: postgresInsertSql,
+      query_timeout: timeoutMs,
       values: [
         id,
         timestamp,

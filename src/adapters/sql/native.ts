@@ -30,7 +30,9 @@ export interface PostgresPoolClient {
 /** The part of a pg Pool LockWatch uses. */
 export interface PostgresNative {
   query<R = unknown>(
-    config: string | { text: string; values?: unknown[]; name?: string },
+    config:
+      | string
+      | { text: string; values?: unknown[]; name?: string; query_timeout?: number | undefined },
     values?: unknown[],
   ): Promise<{ rows: R[]; rowCount: number | null }>;
   connect(): Promise<PostgresPoolClient>;

@@ -92,6 +92,18 @@ describe('SQLite database', () => {
     await app.close();
   });
 
+  it('refuses a bad audit sink statementTimeout at construction, naming it', async () => {
+    const db = await openSqlDatabase({ url: `sqlite:${join(dir, 'options.db')}` });
+    for (const statementTimeout of [0, -1, 'soon', 600_001, 1.5]) {
+      expect(() => createSqlAuditSink(db, { statementTimeout })).toThrow(
+        expect.objectContaining({ option: 'statementTimeout' }),
+      );
+    }
+    expect(() => createSqlAuditSink(db, null as never)).toThrow(InvalidOptionError);
+    createSqlAuditSink(db, { statementTimeout: '2s' });
+    await db.close();
+  });
+
   it('lets a reader query while another handle holds the write lock', async () => {
     const url = `sqlite:${join(dir, 'shared.db')}`;
     const writer = await openSqlDatabase({ url });
