@@ -1,22 +1,7 @@
-import { durationOption } from '../../domain/config/duration.ts';
-import { InvalidOptionError } from '../../domain/config/errors.ts';
 import type { AuditRecord, AuditSink } from '../../ports/audit.ts';
 import type { SqlDatabase } from './database.ts';
 import type { PostgresNative, SqliteNative, SqliteStatement } from './native.ts';
 import { toSqlError } from './sql-errors.ts';
-
-/** Options of {@link createSqlAuditSink}; durations are integer ms or strings such as `'5s'`. */
-export interface SqlAuditSinkOptions {
-  /**
-   * PostgreSQL: longest a batch insert may take, 1 ms to 10 min; 5 s by
-   * default (below the audit logger's 10 s `writeTimeout`). An insert that
-   * has not answered by then (a lock on the table, a hung server) fails with
-   * {@link StoreUnavailableError} and its connection is closed, so stuck
-   * writes cannot take the whole pool; the logger retries the batch, and ids
-   * already stored are skipped. SQLite writes never wait (see below).
-   */
-  readonly statementTimeout?: number | string | undefined;
-}
 
 /** An {@link AuditSink} on a {@link SqlDatabase}. */
 export interface SqlAuditSink extends AuditSink {
@@ -50,29 +35,15 @@ export const postgresInsertSql = `insert into lockwatch_audit_log (${columns}) s
  * NOTHING` statements of 100 rows each, then one per remaining record; on PostgreSQL one `INSERT ... SELECT FROM unnest(...)
  * ON CONFLICT DO NOTHING` per batch (a named, server-prepared statement).
  * Writing an id that is already stored does nothing, so a retried batch
- * never duplicates a record. `close()` leaves the database open: its owner closes it.
+ * never duplicates a record. On PostgreSQL a batch that has not answered
+ * within the database's `queryTimeoutMs` fails and its connection is closed.
+ * `close()` leaves the database open: its owner closes it.
  */
-export function createSqlAuditSink(
-  database: SqlDatabase,
-  options: SqlAuditSinkOptions = {},
-): SqlAuditSink {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError(
-      'options',
-      options,
-      'an object such as { statementTimeout: 5000 }',
-    );
-  }
-  const statementTimeoutMs = durationOption(
-    'statementTimeout',
-    options.statementTimeout ?? 5000,
-    1,
-    600_000,
-  );
+export function createSqlAuditSink(database: SqlDatabase): SqlAuditSink {
   const write =
     database.native.kind === 'sqlite'
       ? sqliteWriter(database.native.db)
-      : postgresWriter(database.native.pool, statementTimeoutMs);
+      : postgresWriter(database.native.pool, database.queryTimeoutMs);
   return {
     database,
     async write(records, options) {
@@ -182,8 +153,9 @@ function postgresWriter(
       anomaly.push(r.anomalyDetected);
       latency.push(r.latencyMs);
     }
-    // node-postgres' own per-query timeout: on expiry the query fails and the pool closes its
-    // connection (a query still running server-side cannot be reused), so the slot comes back.
+    // node-postgres' own per-query timeout (the database's queryTimeoutMs): on expiry the query
+    // fails and the pool closes its connection (a query still running server-side cannot be
+    // reused), so a lock on the table or a hung server holds one connection, never the pool.
     await pool.query({
       name: 'lockwatch_audit_insert',
       text: postgresInsertSql,

@@ -43,6 +43,14 @@ export interface SqlDatabaseOptions {
   readonly busyTimeoutMs?: number | undefined;
   /** PostgreSQL: most pooled connections (1 to 1,000; 10 by default). */
   readonly poolSize?: number | undefined;
+  /**
+   * PostgreSQL: longest LockWatch waits on the server, ms (1 to 600,000;
+   * 5,000 by default): for each statement of its stores and audit sink and,
+   * on a pool LockWatch creates, for a connection. A statement past it fails
+   * with StoreUnavailableError and its connection is closed, so a lock held
+   * elsewhere or a hung server cannot keep the pool's connections.
+   */
+  readonly queryTimeoutMs?: number | undefined;
   /** Extra MikroORM options for an instance LockWatch creates (logging, for example). */
   readonly mikroOrm?: Partial<Options> | undefined;
 }
@@ -65,6 +73,8 @@ export interface SqlDatabase {
   readonly orm: MikroORM;
   /** The driver's own client that MikroORM holds: a better-sqlite3 Database or a pg Pool, tagged. */
   readonly native: NativeClient;
+  /** PostgreSQL: the `queryTimeoutMs` LockWatch's statements run under. */
+  readonly queryTimeoutMs: number;
   /** Applies pending migrations; returns their names. */
   migrateUp(): Promise<string[]>;
   /** Reverts the last applied migration (all of them with `{ all: true }`); returns their names. */
@@ -92,6 +102,12 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
   }
   const busyTimeoutMs = integerOption('busyTimeoutMs', options.busyTimeoutMs ?? 5000, 0, 60_000);
   const poolSize = integerOption('poolSize', options.poolSize ?? 10, 1, 1000);
+  const queryTimeoutMs = integerOption(
+    'queryTimeoutMs',
+    options.queryTimeoutMs ?? 5000,
+    1,
+    600_000,
+  );
   if (options.migrate !== undefined && !['auto', 'check', 'off'].includes(options.migrate)) {
     throw new InvalidOptionError('migrate', options.migrate, "one of 'auto', 'check', 'off'");
   }
@@ -111,7 +127,7 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     target = parseDatabaseUrl(
       options.url ?? process.env.LOCKWATCH_DATABASE_URL ?? defaultDatabaseUrl,
     );
-    orm = await createOrm(target, poolSize, options.mikroOrm);
+    orm = await createOrm(target, poolSize, queryTimeoutMs, options.mikroOrm);
     owned = true;
   }
   const client = await (
@@ -148,6 +164,7 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     description,
     orm,
     native,
+    queryTimeoutMs,
     async migrateUp() {
       return (await migrator().up()).map((row) => row.name);
     },
@@ -186,6 +203,7 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
 async function createOrm(
   target: SqlTarget,
   poolSize: number,
+  connectTimeoutMs: number,
   extra: Partial<Options> | undefined,
 ): Promise<MikroORM> {
   const { Migrator } = await import('@mikro-orm/migrations');
@@ -209,6 +227,9 @@ async function createOrm(
       () => import('@mikro-orm/postgresql'),
     );
     const orm = (await MikroORM.init({
+      // pg waits for a connection without end by default: a server that accepts and never
+      // answers, or a pool whose connections are all taken, would hang every caller.
+      driverOptions: { connectionTimeoutMillis: connectTimeoutMs },
       ...common,
       clientUrl: target.url,
       pool: { min: 0, max: poolSize },

@@ -21,7 +21,9 @@ export interface SqliteNative {
 /** A pg client checked out of the pool. */
 export interface PostgresPoolClient {
   query<R = unknown>(
-    config: string | { text: string; values?: unknown[]; name?: string },
+    config:
+      | string
+      | { text: string; values?: unknown[]; name?: string; query_timeout?: number | undefined },
     values?: unknown[],
   ): Promise<{ rows: R[]; rowCount: number | null }>;
   release(error?: Error | boolean): void;

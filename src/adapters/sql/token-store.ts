@@ -209,9 +209,14 @@ function updateValues(s: StoredSession): unknown[] {
   ];
 }
 
-function postgresEngine(pool: PostgresNative, sql: Statements): Engine {
+function postgresEngine(pool: PostgresNative, timeoutMs: number, sql: Statements): Engine {
   const query = (name: StatementName, values: unknown[]) =>
-    pool.query({ name: `lockwatch_tokens_${name}`, text: sql[name], values });
+    pool.query({
+      name: `lockwatch_tokens_${name}`,
+      text: sql[name],
+      values,
+      query_timeout: timeoutMs,
+    });
   return {
     async all<R>(name: StatementName, values: unknown[]) {
       return (await query(name, values)).rows as R[];
@@ -220,7 +225,7 @@ function postgresEngine(pool: PostgresNative, sql: Statements): Engine {
       return (await query(name, values)).rowCount ?? 0;
     },
     async rotate(request) {
-      return inPgTransaction(pool, async (client) => {
+      return inPgTransaction(pool, timeoutMs, async (client) => {
         // FOR UPDATE makes concurrent rotations of one session wait, then read the first one's result.
         const found = await client.query<SessionRow>({
           name: 'lockwatch_tokens_lock',
@@ -265,7 +270,7 @@ export function createSqlTokenStore(database: SqlDatabase): SqlTokenStore {
   const engine =
     database.native.kind === 'sqlite'
       ? sqliteEngine(database.native.db, sql)
-      : postgresEngine(database.native.pool, sql);
+      : postgresEngine(database.native.pool, database.queryTimeoutMs, sql);
   let closed = false;
 
   const guard = async <T>(

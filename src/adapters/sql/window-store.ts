@@ -10,8 +10,8 @@ import type { Clock } from '../../ports/clock.ts';
 import type { WindowStore } from '../../ports/window-store.ts';
 import { systemClock } from '../clock/system.ts';
 import type { SqlDatabase } from './database.ts';
-import type { PostgresNative, PostgresPoolClient, SqliteNative } from './native.ts';
-import { inPgTransaction } from './pg-transaction.ts';
+import type { PostgresNative, SqliteNative } from './native.ts';
+import { inPgTransaction, type PgStatements } from './pg-transaction.ts';
 import { toSqlError } from './sql-errors.ts';
 
 /** Options of {@link createSqlWindowStore}. */
@@ -117,7 +117,7 @@ export function createSqlWindowStore(
   const run =
     database.native.kind === 'sqlite'
       ? sqliteRunner(database.native.db, clock)
-      : postgresRunner(database.native.pool, clock, time === 'server');
+      : postgresRunner(database.native.pool, database.queryTimeoutMs, clock, time === 'server');
   let closed = false;
   let writes = 0;
 
@@ -307,17 +307,22 @@ function sqliteRunner(db: SqliteNative, clock: Clock): Runner {
 
 const serverNow = '(extract(epoch from clock_timestamp()) * 1000)::int8';
 
-async function serverClock(client: PostgresPoolClient): Promise<number> {
-  const { rows } = await client.query<{ now: string }>(`select ${serverNow} as now`);
+async function serverClock(client: PgStatements): Promise<number> {
+  const { rows } = await client.query<{ now: string }>({ text: `select ${serverNow} as now` });
   return Number(rows[0]?.now);
 }
 
-function postgresRunner(pool: PostgresNative, clock: Clock, serverTime: boolean): Runner {
+function postgresRunner(
+  pool: PostgresNative,
+  timeoutMs: number,
+  clock: Clock,
+  serverTime: boolean,
+): Runner {
   const nowOf = (row: { now?: string | number } | undefined) =>
     serverTime ? Number(row?.now) : clock.now();
   return {
     async locked(key, change, create) {
-      return inPgTransaction(pool, async (client) => {
+      return inPgTransaction(pool, timeoutMs, async (client) => {
         // FOR UPDATE waits for a concurrent check of the same subject and then reads its result.
         let found = await client.query<{ states: string; now: string }>({
           name: 'lockwatch_window_lock',
@@ -358,6 +363,7 @@ function postgresRunner(pool: PostgresNative, clock: Clock, serverTime: boolean)
     async read(key, answer) {
       const found = await pool.query<{ states: string | null; now: string }>({
         name: 'lockwatch_window_peek',
+        query_timeout: timeoutMs,
         text: `select (select states from lockwatch_window_state where key = $1) as states, ${serverNow} as now`,
         values: [key],
       });
@@ -368,6 +374,7 @@ function postgresRunner(pool: PostgresNative, clock: Clock, serverTime: boolean)
       const now = serverTime ? null : clock.now();
       const result = await pool.query({
         name: 'lockwatch_window_sweep',
+        query_timeout: timeoutMs,
         text: `delete from lockwatch_window_state where key in (select key from lockwatch_window_state where expires_at <= coalesce($1::int8, ${serverNow}) limit $2 for update skip locked)`,
         values: [now, limit],
       });
