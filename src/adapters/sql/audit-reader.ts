@@ -6,6 +6,7 @@ import type { AuditPage, AuditQuery, AuditReader, AuditRecord } from '../../port
 import type { SqlDatabase } from './database.ts';
 import { buildFilter } from './filter.ts';
 import { toSqlError } from './sql-errors.ts';
+import { sqliteWritesOf } from './sqlite-busy.ts';
 
 /** Options of {@link createSqlAuditReader}. */
 export interface SqlAuditReaderOptions {
@@ -73,6 +74,19 @@ export function createSqlAuditReader(
   );
   const fork = (): EntityManager => database.orm.em.fork();
   const engine = database.engine;
+  const purgeSql = `delete from lockwatch_audit_log where id in (select id from lockwatch_audit_log where "timestamp" < ? order by "timestamp" limit ${purgeBatchSize})`;
+  /** Deletes one batch; on SQLite through the native connection, waiting for another process's lock without blocking. */
+  const purgeBatch = async (timestamp: number): Promise<number> => {
+    const native = database.native;
+    if (native.kind === 'sqlite') {
+      const writes = sqliteWritesOf(database);
+      return writes(() => native.db.prepare(purgeSql).run(timestamp).changes);
+    }
+    const result = await fork()
+      .getConnection()
+      .execute<{ affectedRows: number }>(purgeSql, [timestamp], 'run');
+    return result.affectedRows;
+  };
 
   const pageSql = (query: AuditQuery) => {
     const { query: q, limit, cursor } = checkQuery(query);
@@ -132,15 +146,9 @@ export function createSqlAuditReader(
       try {
         for (;;) {
           if (signal?.aborted) throw signal.reason;
-          const result = await fork()
-            .getConnection()
-            .execute<{ affectedRows: number }>(
-              `delete from lockwatch_audit_log where id in (select id from lockwatch_audit_log where "timestamp" < ? order by "timestamp" limit ${purgeBatchSize})`,
-              [timestamp],
-              'run',
-            );
-          deleted += result.affectedRows;
-          if (result.affectedRows < purgeBatchSize) return deleted;
+          const removed = await purgeBatch(timestamp);
+          deleted += removed;
+          if (removed < purgeBatchSize) return deleted;
         }
       } catch (error) {
         throw toSqlError(error, 'Audit purge', signal);

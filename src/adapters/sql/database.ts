@@ -14,6 +14,7 @@ import { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.t
 import { SqlDriverMissingError, SqlSchemaError } from './errors.ts';
 import { migrationsOf } from './migrations/index.ts';
 import type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
+import { createSqliteWrites, registerSqliteWrites, type SqliteWrites } from './sqlite-busy.ts';
 
 /** What to do about LockWatch's migrations when a database is opened. */
 export type MigrateOnOpen =
@@ -39,7 +40,11 @@ export interface SqlDatabaseOptions {
   readonly orm?: MikroORM | undefined;
   /** Migrations on open: `auto` on SQLite, `check` on PostgreSQL by default. */
   readonly migrate?: MigrateOnOpen | undefined;
-  /** SQLite: how long a write waits for another process's lock, ms (0 to 60,000; 5,000 by default). */
+  /**
+   * SQLite: how long a write waits for another process's lock, ms (0 to
+   * 60,000; 5,000 by default). LockWatch's own writes wait asynchronously,
+   * retrying every few ms, so the event loop keeps serving meanwhile.
+   */
   readonly busyTimeoutMs?: number | undefined;
   /** PostgreSQL: most pooled connections (1 to 1,000; 10 by default). */
   readonly poolSize?: number | undefined;
@@ -75,6 +80,8 @@ export interface SqlDatabase {
   readonly native: NativeClient;
   /** PostgreSQL: the `queryTimeoutMs` LockWatch's statements run under. */
   readonly queryTimeoutMs: number;
+  /** SQLite: the `busyTimeoutMs` LockWatch's writes wait for another process's lock. */
+  readonly busyTimeoutMs: number;
   /** Applies pending migrations; returns their names. */
   migrateUp(): Promise<string[]>;
   /** Reverts the last applied migration (all of them with `{ all: true }`); returns their names. */
@@ -85,6 +92,44 @@ export interface SqlDatabase {
   assertMigrated(): Promise<void>;
   /** Closes the MikroORM instance if LockWatch created it. */
   close(): Promise<void>;
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * True for the errors of two processes migrating one database at once: a
+ * lock the other holds, or a table (or type) it created between this one's
+ * check and its create.
+ */
+function isMigrationRace(error: unknown): boolean {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === '23505')) {
+      return true;
+    }
+    if (typeof message === 'string' && /already exists/i.test(message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * Applies pending migrations. Every process of an application migrates at
+ * start, several at the same moment on a new database: an attempt that lost
+ * that race is tried again after a pause (it then finds the work done) for
+ * up to `waitMs`; any other error is thrown at once.
+ */
+async function migrateAlongsideOthers(database: SqlDatabase, waitMs: number): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    try {
+      await database.migrateUp();
+      return;
+    } catch (error) {
+      if (!isMigrationRace(error) || performance.now() - started >= waitMs) throw error;
+    }
+    await pause(10 + Math.random() * 40);
+  }
 }
 
 /** Table where LockWatch records its applied migrations (apart from the application's own). */
@@ -141,11 +186,16 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
   const description = target
     ? describeTarget(target)
     : `${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} (application's MikroORM)`;
+  let writes: SqliteWrites | undefined;
   if (native.kind === 'sqlite') {
     const db = native.db;
     if (db.pragma('journal_mode', { simple: true }) !== 'memory') db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    // A connection of LockWatch's own never sleeps in SQLite's busy handler (which would freeze
+    // the event loop): its writers wait for another process's lock asynchronously instead. An
+    // application's connection keeps a busy timeout, which its other users expect.
+    db.pragma(`busy_timeout = ${owned ? 0 : busyTimeoutMs}`);
+    if (owned) writes = createSqliteWrites(busyTimeoutMs);
   }
   const { Migrator } = await import('@mikro-orm/migrations');
 
@@ -165,6 +215,7 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     orm,
     native,
     queryTimeoutMs,
+    busyTimeoutMs,
     async migrateUp() {
       return (await migrator().up()).map((row) => row.name);
     },
@@ -188,11 +239,13 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
       if (owned) await orm.close(true);
     },
   };
+  if (writes !== undefined) registerSqliteWrites(database, writes);
 
   const mode = options.migrate ?? (engine === 'sqlite' ? 'auto' : 'check');
   try {
-    if (mode === 'auto') await database.migrateUp();
-    else if (mode === 'check') await database.assertMigrated();
+    if (mode === 'auto') {
+      await migrateAlongsideOthers(database, engine === 'sqlite' ? busyTimeoutMs : queryTimeoutMs);
+    } else if (mode === 'check') await database.assertMigrated();
   } catch (error) {
     await database.close().catch(() => {});
     throw error;

@@ -19,6 +19,7 @@ import type { SqlDatabase } from './database.ts';
 import { SqlSchemaError } from './errors.ts';
 import type { PostgresNative, SqliteNative, SqliteStatement } from './native.ts';
 import { inPgTransaction } from './pg-transaction.ts';
+import { type SqliteWrites, sqliteWritesOf } from './sqlite-busy.ts';
 
 /** A {@link TokenStore} on a {@link SqlDatabase}. */
 export interface SqlTokenStore extends TokenStore {
@@ -158,7 +159,7 @@ interface Engine {
   rotate(request: RotateRequest): Promise<RotateOutcome>;
 }
 
-function sqliteEngine(db: SqliteNative, sql: Statements): Engine {
+function sqliteEngine(db: SqliteNative, writes: SqliteWrites, sql: Statements): Engine {
   const prepared = new Map<StatementName, SqliteStatement>();
   const statement = (name: StatementName) => {
     let s = prepared.get(name);
@@ -179,17 +180,20 @@ function sqliteEngine(db: SqliteNative, sql: Statements): Engine {
     else if (step.write === 'replace') statement('update').run(...updateValues(step.record));
     return step.outcome;
   };
+  // Some statements write (a RETURNING delete, an upsert): every one goes through `writes`, which
+  // waits for another process's lock without blocking the event loop.
   return {
     async all<R>(name: StatementName, values: unknown[]) {
-      return statement(name).all(...values) as R[];
+      return writes(() => statement(name).all(...values) as R[]);
     },
     async run(name, values) {
-      return statement(name).run(...values).changes;
+      return writes(() => statement(name).run(...values).changes);
     },
     async rotate(request) {
       if (db.inTransaction) throw new Error('the SQLite connection is inside another transaction');
       rotateTx ??= db.transaction(rotateBody).immediate;
-      return rotateTx(request);
+      const rotate = rotateTx;
+      return writes(() => rotate(request));
     },
   };
 }
@@ -269,7 +273,7 @@ export function createSqlTokenStore(database: SqlDatabase): SqlTokenStore {
   const sql = statements(database.engine);
   const engine =
     database.native.kind === 'sqlite'
-      ? sqliteEngine(database.native.db, sql)
+      ? sqliteEngine(database.native.db, sqliteWritesOf(database), sql)
       : postgresEngine(database.native.pool, database.queryTimeoutMs, sql);
   let closed = false;
 

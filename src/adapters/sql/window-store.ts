@@ -13,6 +13,7 @@ import type { SqlDatabase } from './database.ts';
 import type { PostgresNative, SqliteNative } from './native.ts';
 import { inPgTransaction, type PgStatements } from './pg-transaction.ts';
 import { toSqlError } from './sql-errors.ts';
+import { type SqliteWrites, sqliteWritesOf } from './sqlite-busy.ts';
 
 /** Options of {@link createSqlWindowStore}. */
 export interface SqlWindowStoreOptions {
@@ -116,7 +117,7 @@ export function createSqlWindowStore(
   const sweepEvery = integerOption('sweepEvery', options.sweepEvery ?? 1000, 1, 1_000_000);
   const run =
     database.native.kind === 'sqlite'
-      ? sqliteRunner(database.native.db, clock)
+      ? sqliteRunner(database.native.db, clock, sqliteWritesOf(database))
       : postgresRunner(database.native.pool, database.queryTimeoutMs, clock, time === 'server');
   let closed = false;
   let writes = 0;
@@ -254,7 +255,7 @@ interface Runner {
   sweep(limit: number): Promise<number>;
 }
 
-function sqliteRunner(db: SqliteNative, clock: Clock): Runner {
+function sqliteRunner(db: SqliteNative, clock: Clock, writes: SqliteWrites): Runner {
   let prepared:
     | {
         select: ReturnType<SqliteNative['prepare']>;
@@ -277,7 +278,8 @@ function sqliteRunner(db: SqliteNative, clock: Clock): Runner {
   const read = (key: string) =>
     parse((statements().select.get(key) as { states?: string } | undefined)?.states);
   // better-sqlite3 runs a transaction synchronously: no other code of this process can interleave,
-  // and BEGIN IMMEDIATE takes the database's write lock, which other processes wait for (busy timeout).
+  // and BEGIN IMMEDIATE takes the database's write lock; while another process holds it, `writes`
+  // tries again after a pause instead of sleeping in SQLite's busy handler.
   let body: (<T>(key: string, change: Change<T>) => T) | undefined;
   const transaction = () =>
     (body ??= db.transaction(<T>(key: string, change: Change<T>): T => {
@@ -294,13 +296,14 @@ function sqliteRunner(db: SqliteNative, clock: Clock): Runner {
     async locked(key, change) {
       // SQLite needs no row to lock: BEGIN IMMEDIATE holds the whole database.
       if (db.inTransaction) throw new Error('the SQLite connection is inside another transaction');
-      return transaction()(key, change);
+      const run = transaction();
+      return writes(() => run(key, change));
     },
     async read(key, answer) {
       return answer(read(key), clock.now());
     },
     async sweep(limit) {
-      return statements().sweep.run(clock.now(), limit).changes;
+      return writes(() => statements().sweep.run(clock.now(), limit).changes);
     },
   };
 }

@@ -9,6 +9,7 @@ import { createSqlAuditReader } from '../../../src/adapters/sql/audit-reader.ts'
 import { createSqlAuditSink } from '../../../src/adapters/sql/audit-sink.ts';
 import { parseDatabaseUrl } from '../../../src/adapters/sql/config.ts';
 import { openSqlDatabase } from '../../../src/adapters/sql/database.ts';
+import { lockwatchEntities } from '../../../src/adapters/sql/entities.ts';
 import { SqlSchemaError } from '../../../src/adapters/sql/errors.ts';
 import { migrationsOf } from '../../../src/adapters/sql/migrations/index.ts';
 import { InvalidOptionError } from '../../../src/domain/config/errors.ts';
@@ -66,7 +67,7 @@ describe('database URLs', () => {
 });
 
 describe('SQLite database', () => {
-  it('sets WAL, synchronous NORMAL and a busy timeout when it opens', async () => {
+  it('sets WAL and synchronous NORMAL when it opens; its writes wait busyTimeoutMs, not SQLite', async () => {
     const db = await openSqlDatabase({
       url: `sqlite:${join(dir, 'pragmas.db')}`,
       busyTimeoutMs: 1234,
@@ -74,16 +75,23 @@ describe('SQLite database', () => {
     if (db.native.kind !== 'sqlite') throw new Error('expected SQLite');
     expect(db.native.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.native.db.pragma('synchronous', { simple: true })).toBe(1);
-    expect(db.native.db.pragma('busy_timeout', { simple: true })).toBe(1234);
+    // SQLite's busy handler sleeps inside the call: LockWatch's writes wait asynchronously instead.
+    expect(db.native.db.pragma('busy_timeout', { simple: true })).toBe(0);
+    expect(db.busyTimeoutMs).toBe(1234);
     await db.close();
   });
 
   it('an audit write gives up at once while another handle holds the write lock, never blocking the event loop', async () => {
-    const url = `sqlite:${join(dir, 'locked.db')}`;
-    // A minute of busy timeout: were the audit write to wait it out, the
-    // synchronous driver would freeze the process past the test's timeout.
-    const app = await openSqlDatabase({ url, busyTimeoutMs: 60_000 });
-    const other = await openSqlDatabase({ url });
+    const file = join(dir, 'locked.db');
+    // An application's connection with a minute of busy timeout: were the audit write to wait it
+    // out, the synchronous driver would freeze the process past the test's timeout.
+    const orm = await MikroORM.init({
+      dbName: file,
+      entities: [...lockwatchEntities],
+      metadataCache: { enabled: false },
+    });
+    const app = await openSqlDatabase({ orm, busyTimeoutMs: 60_000, migrate: 'auto' });
+    const other = await openSqlDatabase({ url: `sqlite:${file}` });
     if (app.native.kind !== 'sqlite' || other.native.kind !== 'sqlite') throw new Error('SQLite');
     other.native.db.exec('BEGIN IMMEDIATE');
     const sink = createSqlAuditSink(app);
@@ -94,7 +102,7 @@ describe('SQLite database', () => {
     const page = await createSqlAuditReader(app).query({});
     expect(page.records).toHaveLength(1);
     await other.close();
-    await app.close();
+    await orm.close(true);
   });
 
   it('lets a reader query while another handle holds the write lock', async () => {

@@ -1,0 +1,65 @@
+/** SQLite's answer when another connection holds a lock the statement needs. */
+export function isSqliteBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/**
+ * Runs a SQLite write without sleeping in SQLite's busy handler: the
+ * result at once when the write went through on the first attempt, else a
+ * promise of it (see {@link createSqliteWrites}).
+ */
+export type SqliteWrites = <T>(write: () => T) => T | Promise<T>;
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Writes that never block the event loop on another process's lock, for a
+ * connection whose busy timeout is 0 (one LockWatch opened). SQLite waits
+ * out a lock by sleeping inside the call (its busy timeout), and
+ * better-sqlite3 is synchronous, so that sleep froze the whole process: up
+ * to 0.8 s at a time with three processes checking limits on one file. Here
+ * an attempt that finds the lock taken fails at once and is tried again
+ * after a short pause (1 ms doubling to 16 ms, jittered) until `waitMs` has
+ * passed; then its SQLITE_BUSY error is thrown.
+ */
+export function createSqliteWrites(waitMs: number): SqliteWrites {
+  const retry = async <T>(write: () => T): Promise<T> => {
+    const started = performance.now();
+    for (let tries = 0; ; tries++) {
+      await pause(Math.min(2 ** tries, 16) * (0.5 + Math.random() / 2));
+      try {
+        return write();
+      } catch (error) {
+        if (!isSqliteBusy(error) || performance.now() - started >= waitMs) throw error;
+      }
+    }
+  };
+  return (write) => {
+    try {
+      return write();
+    } catch (error) {
+      if (!isSqliteBusy(error) || waitMs === 0) throw error;
+      return retry(write);
+    }
+  };
+}
+
+/**
+ * Writes on an application's connection: run as they are, so its busy
+ * timeout applies (setting it per write measured at tens of µs, and
+ * PRAGMA statements cannot be prepared once and reused reliably).
+ */
+const direct: SqliteWrites = (write) => write();
+
+const registered = new WeakMap<object, SqliteWrites>();
+
+/** Records the writes of a database opened by `openSqlDatabase`, for its stores to share. */
+export function registerSqliteWrites(database: object, writes: SqliteWrites): void {
+  registered.set(database, writes);
+}
+
+/** The writes registered for `database` by `openSqlDatabase`; writes as they are otherwise. */
+export function sqliteWritesOf(database: object): SqliteWrites {
+  return registered.get(database) ?? direct;
+}

@@ -1,0 +1,67 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqlDatabase } from '../../../src/adapters/sql/database.ts';
+import { migrationsOf } from '../../../src/adapters/sql/migrations/index.ts';
+
+/**
+ * Every process of an application opens (and on SQLite migrates) its
+ * database at start, and a cluster of them starts at the same moment: on a
+ * new file they race to create the same tables. Each must open.
+ */
+
+const workerPath = fileURLToPath(new URL('./workers/open-worker.ts', import.meta.url));
+const processes = 4;
+
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lockwatch-open-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Message {
+  readonly type: 'ready' | 'opened' | 'failed';
+  readonly message?: string;
+}
+
+function start(url: string): { child: ChildProcess; next: () => Promise<Message> } {
+  const child = fork(workerPath, [url], {
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = async () => ((await once(child, 'message')) as [Message])[0];
+  return { child, next };
+}
+
+describe('processes opening one new SQLite file at the same moment', () => {
+  it(`all ${processes} open it, and each migration is applied once`, async () => {
+    for (let round = 0; round < 3; round++) {
+      const url = `sqlite:${join(dir, `new-${round}.db`)}`;
+      const workers = Array.from({ length: processes }, () => start(url));
+      try {
+        await Promise.all(workers.map(async (w) => expect((await w.next()).type).toBe('ready')));
+        const results = workers.map((w) => w.next());
+        for (const w of workers) w.child.send('go');
+        for (const result of await Promise.all(results)) {
+          expect(result, result.message).toMatchObject({ type: 'opened' });
+        }
+      } finally {
+        for (const w of workers) w.child.kill();
+      }
+      const db = await openSqlDatabase({ url, migrate: 'check' });
+      try {
+        const status = await db.migrationStatus();
+        expect(status.pending).toEqual([]);
+        expect(status.executed).toEqual(migrationsOf('sqlite').map((m) => m.name));
+      } finally {
+        await db.close();
+      }
+    }
+  }, 60_000);
+});
