@@ -5,6 +5,7 @@ import { integerOption } from '../../domain/config/validate.ts';
 import type { AuditPage, AuditQuery, AuditReader, AuditRecord } from '../../ports/audit.ts';
 import type { SqlDatabase } from './database.ts';
 import { buildFilter } from './filter.ts';
+import type { SqliteStatement } from './native.ts';
 import { toSqlError } from './sql-errors.ts';
 import { sqliteWritesOf } from './sqlite-busy.ts';
 
@@ -75,12 +76,20 @@ export function createSqlAuditReader(
   const fork = (): EntityManager => database.orm.em.fork();
   const engine = database.engine;
   const purgeSql = `delete from lockwatch_audit_log where id in (select id from lockwatch_audit_log where "timestamp" < ? order by "timestamp" limit ${purgeBatchSize})`;
+  let sqlitePurge: SqliteStatement | undefined;
   /** Deletes one batch; on SQLite through the native connection, waiting for another process's lock without blocking. */
   const purgeBatch = async (timestamp: number): Promise<number> => {
     const native = database.native;
     if (native.kind === 'sqlite') {
-      const writes = sqliteWritesOf(database);
-      return writes(() => native.db.prepare(purgeSql).run(timestamp).changes);
+      const db = native.db;
+      sqlitePurge ??= db.prepare(purgeSql);
+      const statement = sqlitePurge;
+      return sqliteWritesOf(db)(() => {
+        if (db.inTransaction) {
+          throw new Error('the SQLite connection is inside another transaction');
+        }
+        return statement.run(timestamp).changes;
+      });
     }
     const result = await fork()
       .getConnection()

@@ -1,7 +1,9 @@
 import type { AuditRecord, AuditSink } from '../../ports/audit.ts';
 import type { SqlDatabase } from './database.ts';
 import type { PostgresNative, SqliteNative, SqliteStatement } from './native.ts';
+import { clientTimeoutMs } from './pg-transaction.ts';
 import { toSqlError } from './sql-errors.ts';
+import { waitsAsynchronously } from './sqlite-busy.ts';
 
 /** An {@link AuditSink} on a {@link SqlDatabase}. */
 export interface SqlAuditSink extends AuditSink {
@@ -35,15 +37,15 @@ export const postgresInsertSql = `insert into lockwatch_audit_log (${columns}) s
  * NOTHING` statements of 100 rows each, then one per remaining record; on PostgreSQL one `INSERT ... SELECT FROM unnest(...)
  * ON CONFLICT DO NOTHING` per batch (a named, server-prepared statement).
  * Writing an id that is already stored does nothing, so a retried batch
- * never duplicates a record. On PostgreSQL a batch that has not answered
- * within the database's `queryTimeoutMs` fails and its connection is closed.
+ * never duplicates a record. On PostgreSQL a batch is bounded by the
+ * database's `queryTimeoutMs` (see `queryTimeoutMs` of `openSqlDatabase`).
  * `close()` leaves the database open: its owner closes it.
  */
 export function createSqlAuditSink(database: SqlDatabase): SqlAuditSink {
   const write =
     database.native.kind === 'sqlite'
       ? sqliteWriter(database.native.db)
-      : postgresWriter(database.native.pool, database.queryTimeoutMs);
+      : postgresWriter(database.native.pool, clientTimeoutMs(database.queryTimeoutMs));
   return {
     database,
     async write(records, options) {
@@ -113,6 +115,11 @@ function sqliteWriter(db: SqliteNative): (records: readonly AuditRecord[]) => vo
     // better-sqlite3 is synchronous: waiting out another process's write lock
     // (busy_timeout) would stall the whole event loop, requests included. The
     // audit write gives up at once instead and the logger retries it later.
+    // A connection LockWatch opened already has a busy timeout of 0.
+    if (waitsAsynchronously(db)) {
+      run(records);
+      return;
+    }
     const busyTimeout = db.pragma('busy_timeout', { simple: true });
     db.pragma('busy_timeout = 0');
     try {
@@ -153,9 +160,9 @@ function postgresWriter(
       anomaly.push(r.anomalyDetected);
       latency.push(r.latencyMs);
     }
-    // node-postgres' own per-query timeout (the database's queryTimeoutMs): on expiry the query
-    // fails and the pool closes its connection (a query still running server-side cannot be
-    // reused), so a lock on the table or a hung server holds one connection, never the pool.
+    // The server cancels a lock wait at queryTimeoutMs (lock_timeout, on a pool LockWatch
+    // created); node-postgres' own timeout, a second later, is for a server that stopped
+    // answering: the query fails and the pool closes that connection.
     await pool.query({
       name: 'lockwatch_audit_insert',
       text: postgresInsertSql,

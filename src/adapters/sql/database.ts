@@ -14,7 +14,7 @@ import { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.t
 import { SqlDriverMissingError, SqlSchemaError } from './errors.ts';
 import { migrationsOf } from './migrations/index.ts';
 import type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
-import { createSqliteWrites, registerSqliteWrites, type SqliteWrites } from './sqlite-busy.ts';
+import { createSqliteWrites, registerSqliteWrites } from './sqlite-busy.ts';
 
 /** What to do about LockWatch's migrations when a database is opened. */
 export type MigrateOnOpen =
@@ -42,18 +42,20 @@ export interface SqlDatabaseOptions {
   readonly migrate?: MigrateOnOpen | undefined;
   /**
    * SQLite: how long a write waits for another process's lock, ms (0 to
-   * 60,000; 5,000 by default). LockWatch's own writes wait asynchronously,
-   * retrying every few ms, so the event loop keeps serving meanwhile.
+   * 60,000; 5,000 by default). On a connection LockWatch opens, its writes
+   * wait asynchronously (the event loop keeps serving); on an application's
+   * connection this becomes the connection's busy timeout.
    */
   readonly busyTimeoutMs?: number | undefined;
   /** PostgreSQL: most pooled connections (1 to 1,000; 10 by default). */
   readonly poolSize?: number | undefined;
   /**
-   * PostgreSQL: longest LockWatch waits on the server, ms (1 to 600,000;
-   * 5,000 by default): for each statement of its stores and audit sink and,
-   * on a pool LockWatch creates, for a connection. A statement past it fails
-   * with StoreUnavailableError and its connection is closed, so a lock held
-   * elsewhere or a hung server cannot keep the pool's connections.
+   * PostgreSQL: how long LockWatch's statements wait, ms (1 to 600,000;
+   * 5,000 by default). On a pool LockWatch creates, the server cancels a
+   * lock wait past it (`lock_timeout`) and a connection is waited for at
+   * most this long (2 s at least). Its store and audit sink statements also
+   * give up on the client side 1 s later (a hung server or network), closing
+   * the connection. Either way the call fails with StoreUnavailableError.
    */
   readonly queryTimeoutMs?: number | undefined;
   /** Extra MikroORM options for an instance LockWatch creates (logging, for example). */
@@ -113,18 +115,23 @@ function isMigrationRace(error: unknown): boolean {
   return false;
 }
 
+/** Longest a migration keeps retrying a race it lost, whatever the busy or query timeout. */
+const migrationRaceMs = 10_000;
+
 /**
- * Applies pending migrations. Every process of an application migrates at
- * start, several at the same moment on a new database: an attempt that lost
- * that race is tried again after a pause (it then finds the work done) for
- * up to `waitMs`; any other error is thrown at once.
+ * Runs a migration step. Every process of an application migrates at start,
+ * several at the same moment on a new database, and the CLI may migrate
+ * while the application writes: an attempt that lost such a race (a lock the
+ * other holds, a table it just created) is tried again after a pause, when
+ * it finds the work done, for up to `waitMs`; any other error is thrown at
+ * once. MikroORM runs each migration in a transaction that it rolls back on
+ * the error, so a retry starts clean.
  */
-async function migrateAlongsideOthers(database: SqlDatabase, waitMs: number): Promise<void> {
+async function alongsideOthers<T>(waitMs: number, step: () => Promise<T>): Promise<T> {
   const started = performance.now();
   for (;;) {
     try {
-      await database.migrateUp();
-      return;
+      return await step();
     } catch (error) {
       if (!isMigrationRace(error) || performance.now() - started >= waitMs) throw error;
     }
@@ -138,7 +145,8 @@ export const migrationsTable = 'lockwatch_migrations';
 /**
  * Opens a database for LockWatch's SQL adapters: creates a MikroORM
  * instance for the URL (loading only that engine's driver), or adopts the
- * one given; on SQLite sets WAL, `synchronous = NORMAL` and a busy timeout;
+ * one given; on SQLite sets WAL, `synchronous = NORMAL` and the busy timeout
+ * (0 on its own connection, whose writes wait asynchronously);
  * then runs or checks migrations as `migrate` says.
  */
 export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise<SqlDatabase> {
@@ -186,28 +194,33 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
   const description = target
     ? describeTarget(target)
     : `${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} (application's MikroORM)`;
-  let writes: SqliteWrites | undefined;
   if (native.kind === 'sqlite') {
     const db = native.db;
     if (db.pragma('journal_mode', { simple: true }) !== 'memory') db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     // A connection of LockWatch's own never sleeps in SQLite's busy handler (which would freeze
     // the event loop): its writers wait for another process's lock asynchronously instead. An
-    // application's connection keeps a busy timeout, which its other users expect.
+    // application's connection gets busyTimeoutMs as its busy timeout, a wait its other users
+    // expect to be there.
     db.pragma(`busy_timeout = ${owned ? 0 : busyTimeoutMs}`);
-    if (owned) writes = createSqliteWrites(busyTimeoutMs);
+    if (owned) registerSqliteWrites(db, createSqliteWrites(busyTimeoutMs));
   }
   const { Migrator } = await import('@mikro-orm/migrations');
 
   const migrator = (): MikroMigrator => lockwatchMigrator(orm, engine, Migrator);
 
-  const status = async (): Promise<MigrationStatus> => {
-    const m = migrator();
-    // One after the other: each may create the migrations table on first use.
-    const executed = await m.getExecuted();
-    const pending = await m.getPending();
-    return { executed: executed.map((row) => row.name), pending: pending.map((row) => row.name) };
-  };
+  const raceMs = Math.max(engine === 'sqlite' ? busyTimeoutMs : queryTimeoutMs, migrationRaceMs);
+  const status = (): Promise<MigrationStatus> =>
+    alongsideOthers(raceMs, async () => {
+      const m = migrator();
+      // One after the other: each may create the migrations table on first use.
+      const executed = await m.getExecuted();
+      const pending = await m.getPending();
+      return {
+        executed: executed.map((row) => row.name),
+        pending: pending.map((row) => row.name),
+      };
+    });
 
   const database: SqlDatabase = {
     engine,
@@ -217,12 +230,14 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     queryTimeoutMs,
     busyTimeoutMs,
     async migrateUp() {
-      return (await migrator().up()).map((row) => row.name);
+      return alongsideOthers(raceMs, async () => (await migrator().up()).map((row) => row.name));
     },
     async migrateDown(downOptions) {
-      const m = migrator();
-      if (downOptions?.all) return (await m.down({ to: 0 })).map((row) => row.name);
-      return (await m.down()).map((row) => row.name);
+      return alongsideOthers(raceMs, async () => {
+        const m = migrator();
+        const reverted = downOptions?.all ? await m.down({ to: 0 }) : await m.down();
+        return reverted.map((row) => row.name);
+      });
     },
     migrationStatus: status,
     async assertMigrated() {
@@ -239,13 +254,11 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
       if (owned) await orm.close(true);
     },
   };
-  if (writes !== undefined) registerSqliteWrites(database, writes);
 
   const mode = options.migrate ?? (engine === 'sqlite' ? 'auto' : 'check');
   try {
-    if (mode === 'auto') {
-      await migrateAlongsideOthers(database, engine === 'sqlite' ? busyTimeoutMs : queryTimeoutMs);
-    } else if (mode === 'check') await database.assertMigrated();
+    if (mode === 'auto') await database.migrateUp();
+    else if (mode === 'check') await database.assertMigrated();
   } catch (error) {
     await database.close().catch(() => {});
     throw error;
@@ -256,7 +269,7 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
 async function createOrm(
   target: SqlTarget,
   poolSize: number,
-  connectTimeoutMs: number,
+  queryTimeoutMs: number,
   extra: Partial<Options> | undefined,
 ): Promise<MikroORM> {
   const { Migrator } = await import('@mikro-orm/migrations');
@@ -279,11 +292,26 @@ async function createOrm(
       '@mikro-orm/postgresql',
       () => import('@mikro-orm/postgresql'),
     );
-    const orm = (await MikroORM.init({
+    const given = extra?.driverOptions;
+    const bounds = {
       // pg waits for a connection without end by default: a server that accepts and never
-      // answers, or a pool whose connections are all taken, would hang every caller.
-      driverOptions: { connectionTimeoutMillis: connectTimeoutMs },
+      // answers, or a pool whose connections are all taken, would hang every caller. TLS and
+      // SCRAM take a few round trips, hence the floor.
+      connectionTimeoutMillis: Math.max(queryTimeoutMs, 2000),
+      // The server itself gives up a lock wait (SQLSTATE 55P03) and rolls back cleanly: the
+      // connection stays usable, and no statement lives on after its caller was told it failed.
+      lock_timeout: queryTimeoutMs,
+    };
+    const orm = (await MikroORM.init({
       ...common,
+      driverOptions:
+        given === undefined
+          ? bounds
+          : typeof given === 'object' &&
+              given !== null &&
+              Object.getPrototypeOf(given) === Object.prototype
+            ? { ...bounds, ...given }
+            : given,
       clientUrl: target.url,
       pool: { min: 0, max: poolSize },
     })) as unknown as MikroORM;

@@ -19,13 +19,24 @@ export interface PgStatements {
 }
 
 /**
+ * How long node-postgres waits for a statement's answer before it gives up
+ * and closes the connection: the server cancels lock waits at
+ * `queryTimeoutMs` itself (`lock_timeout`) and the connection stays usable;
+ * this later client-side limit is for a server or network that stopped
+ * answering altogether.
+ */
+export function clientTimeoutMs(queryTimeoutMs: number): number {
+  return queryTimeoutMs + 1000;
+}
+
+/**
  * Runs `work` in one transaction on a connection of its own from `pool`,
- * every statement under `timeoutMs` (node-postgres' `query_timeout`):
- * commit when it returns, rollback when the server refused a statement. A
- * connection that failed outside SQL (reset, timeout, a failed rollback) is
- * discarded without a rollback: a statement past its timeout may still be
- * running there, and the rollback would wait behind it. The server rolls
- * the transaction back when the connection closes.
+ * every statement under `timeoutMs` of client-side wait (node-postgres'
+ * `query_timeout`): commit when it returns, rollback when it throws. A
+ * connection on which a statement failed outside SQL (reset, timeout) is
+ * discarded without a rollback: the statement may still be running there,
+ * and the rollback would wait behind it; the server rolls the transaction
+ * back when the connection closes.
  */
 export async function inPgTransaction<T>(
   pool: PostgresNative,
@@ -33,8 +44,13 @@ export async function inPgTransaction<T>(
   work: (client: PgStatements) => Promise<T>,
 ): Promise<T> {
   const client: PostgresPoolClient = await pool.connect();
+  let broken = false;
   const statements: PgStatements = {
-    query: (statement) => client.query({ ...statement, query_timeout: timeoutMs }),
+    query: <R>(statement: PgStatement) =>
+      client.query<R>({ ...statement, query_timeout: timeoutMs }).catch((error: unknown) => {
+        if (!isServerError(error)) broken = true;
+        throw error;
+      }),
   };
   let discard = false;
   try {
@@ -44,16 +60,14 @@ export async function inPgTransaction<T>(
       await statements.query({ text: 'commit' });
       return result;
     } catch (error) {
-      if (!isServerError(error)) throw error;
-      await statements.query({ text: 'rollback' }).catch(() => {
-        discard = true;
-      });
+      if (!broken) {
+        await statements.query({ text: 'rollback' }).catch(() => {
+          discard = true;
+        });
+      }
       throw error;
     }
-  } catch (error) {
-    if (!isServerError(error)) discard = true;
-    throw error;
   } finally {
-    client.release(discard);
+    client.release(discard || broken);
   }
 }

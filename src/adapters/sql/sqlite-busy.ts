@@ -1,3 +1,5 @@
+import type { SqliteNative } from './native.ts';
+
 /** SQLite's answer when another connection holds a lock the statement needs. */
 export function isSqliteBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -52,14 +54,20 @@ export function createSqliteWrites(waitMs: number): SqliteWrites {
  */
 const direct: SqliteWrites = (write) => write();
 
-const registered = new WeakMap<object, SqliteWrites>();
+// Keyed by the driver's connection: every SqlDatabase object over it (a copy, a wrapper) shares it.
+const registered = new WeakMap<SqliteNative, SqliteWrites>();
 
-/** Records the writes of a database opened by `openSqlDatabase`, for its stores to share. */
-export function registerSqliteWrites(database: object, writes: SqliteWrites): void {
-  registered.set(database, writes);
+/** Records the writes of a connection `openSqlDatabase` opened (busy timeout 0), for its stores to share. */
+export function registerSqliteWrites(db: SqliteNative, writes: SqliteWrites): void {
+  registered.set(db, writes);
 }
 
-/** The writes registered for `database` by `openSqlDatabase`; writes as they are otherwise. */
-export function sqliteWritesOf(database: object): SqliteWrites {
-  return registered.get(database) ?? direct;
+/** The writes registered for `db`; on another connection, writes as they are (its busy timeout applies). */
+export function sqliteWritesOf(db: SqliteNative): SqliteWrites {
+  return registered.get(db) ?? direct;
+}
+
+/** True when LockWatch opened `db` and its writes wait asynchronously (its busy timeout is 0). */
+export function waitsAsynchronously(db: SqliteNative): boolean {
+  return registered.has(db);
 }

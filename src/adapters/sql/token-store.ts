@@ -18,7 +18,7 @@ import type { RotateOutcome, RotateRequest, TokenStore } from '../../ports/token
 import type { SqlDatabase } from './database.ts';
 import { SqlSchemaError } from './errors.ts';
 import type { PostgresNative, SqliteNative, SqliteStatement } from './native.ts';
-import { inPgTransaction } from './pg-transaction.ts';
+import { clientTimeoutMs, inPgTransaction } from './pg-transaction.ts';
 import { type SqliteWrites, sqliteWritesOf } from './sqlite-busy.ts';
 
 /** A {@link TokenStore} on a {@link SqlDatabase}. */
@@ -190,10 +190,15 @@ function sqliteEngine(db: SqliteNative, writes: SqliteWrites, sql: Statements): 
       return writes(() => statement(name).run(...values).changes);
     },
     async rotate(request) {
-      if (db.inTransaction) throw new Error('the SQLite connection is inside another transaction');
       rotateTx ??= db.transaction(rotateBody).immediate;
       const rotate = rotateTx;
-      return writes(() => rotate(request));
+      // Checked on every attempt: a retry comes later, when another transaction may have opened.
+      return writes(() => {
+        if (db.inTransaction) {
+          throw new Error('the SQLite connection is inside another transaction');
+        }
+        return rotate(request);
+      });
     },
   };
 }
@@ -273,8 +278,8 @@ export function createSqlTokenStore(database: SqlDatabase): SqlTokenStore {
   const sql = statements(database.engine);
   const engine =
     database.native.kind === 'sqlite'
-      ? sqliteEngine(database.native.db, sqliteWritesOf(database), sql)
-      : postgresEngine(database.native.pool, database.queryTimeoutMs, sql);
+      ? sqliteEngine(database.native.db, sqliteWritesOf(database.native.db), sql)
+      : postgresEngine(database.native.pool, clientTimeoutMs(database.queryTimeoutMs), sql);
   let closed = false;
 
   const guard = async <T>(

@@ -11,7 +11,7 @@ import type { WindowStore } from '../../ports/window-store.ts';
 import { systemClock } from '../clock/system.ts';
 import type { SqlDatabase } from './database.ts';
 import type { PostgresNative, SqliteNative } from './native.ts';
-import { inPgTransaction, type PgStatements } from './pg-transaction.ts';
+import { clientTimeoutMs, inPgTransaction, type PgStatements } from './pg-transaction.ts';
 import { toSqlError } from './sql-errors.ts';
 import { type SqliteWrites, sqliteWritesOf } from './sqlite-busy.ts';
 
@@ -117,8 +117,13 @@ export function createSqlWindowStore(
   const sweepEvery = integerOption('sweepEvery', options.sweepEvery ?? 1000, 1, 1_000_000);
   const run =
     database.native.kind === 'sqlite'
-      ? sqliteRunner(database.native.db, clock, sqliteWritesOf(database))
-      : postgresRunner(database.native.pool, database.queryTimeoutMs, clock, time === 'server');
+      ? sqliteRunner(database.native.db, clock, sqliteWritesOf(database.native.db))
+      : postgresRunner(
+          database.native.pool,
+          clientTimeoutMs(database.queryTimeoutMs),
+          clock,
+          time === 'server',
+        );
   let closed = false;
   let writes = 0;
 
@@ -295,9 +300,14 @@ function sqliteRunner(db: SqliteNative, clock: Clock, writes: SqliteWrites): Run
   return {
     async locked(key, change) {
       // SQLite needs no row to lock: BEGIN IMMEDIATE holds the whole database.
-      if (db.inTransaction) throw new Error('the SQLite connection is inside another transaction');
       const run = transaction();
-      return writes(() => run(key, change));
+      // Checked on every attempt: a retry comes later, when another transaction may have opened.
+      return writes(() => {
+        if (db.inTransaction) {
+          throw new Error('the SQLite connection is inside another transaction');
+        }
+        return run(key, change);
+      });
     },
     async read(key, answer) {
       return answer(read(key), clock.now());

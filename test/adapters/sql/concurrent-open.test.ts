@@ -1,5 +1,4 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,9 +34,49 @@ function start(url: string): { child: ChildProcess; next: () => Promise<Message>
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const next = async () => ((await once(child, 'message')) as [Message])[0];
+  // A worker that dies says so, instead of leaving the test waiting for its message.
+  const next = () =>
+    new Promise<Message>((resolve, reject) => {
+      const onMessage = (message: Message) => {
+        child.off('exit', onExit);
+        resolve(message);
+      };
+      const onExit = (code: number | null) => {
+        child.off('message', onMessage);
+        reject(new Error(`open worker exited (${code}) before answering`));
+      };
+      child.once('message', onMessage);
+      child.once('exit', onExit);
+    });
   return { child, next };
 }
+
+describe('opening a new SQLite file while another connection holds its write lock', () => {
+  it('migrates once the lock is released, timers firing meanwhile', async () => {
+    const url = `sqlite:${join(dir, 'held.db')}`;
+    // Creates the file without migrating it, then holds its write lock as a migrating process would.
+    const other = await openSqlDatabase({ url, migrate: 'off' });
+    if (other.native.kind !== 'sqlite') throw new Error('SQLite expected');
+    const holder = other.native.db;
+    holder.exec('begin immediate');
+    const release = setTimeout(() => holder.exec('commit'), 300);
+    let ticks = 0;
+    const interval = setInterval(() => ticks++, 5);
+    try {
+      const started = performance.now();
+      const db = await openSqlDatabase({ url });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+      expect(ticks).toBeGreaterThanOrEqual(20);
+      expect((await db.migrationStatus()).pending).toEqual([]);
+      await db.close();
+    } finally {
+      clearInterval(interval);
+      clearTimeout(release);
+      if (holder.inTransaction) holder.exec('commit');
+      await other.close();
+    }
+  });
+});
 
 describe('processes opening one new SQLite file at the same moment', () => {
   it(`all ${processes} open it, and each migration is applied once`, async () => {
