@@ -310,7 +310,9 @@ function sqliteRunner(db: SqliteNative, clock: Clock, writes: SqliteWrites): Run
       });
     },
     async read(key, answer) {
-      return answer(read(key), clock.now());
+      // A read rarely meets a lock under WAL (recovery, a file that could not switch to WAL), and
+      // then waits as a write does: free when it does not.
+      return writes(() => answer(read(key), clock.now()));
     },
     async sweep(limit) {
       return writes(() => statements().sweep.run(clock.now(), limit).changes);
