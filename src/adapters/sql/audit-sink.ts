@@ -3,7 +3,7 @@ import type { SqlDatabase } from './database.ts';
 import type { PostgresNative, SqliteNative, SqliteStatement } from './native.ts';
 import { clientTimeoutMs } from './pg-transaction.ts';
 import { toSqlError } from './sql-errors.ts';
-import { waitsAsynchronously } from './sqlite-busy.ts';
+import { sqliteWritesOf, waitsAsynchronously } from './sqlite-busy.ts';
 
 /** An {@link AuditSink} on a {@link SqlDatabase}. */
 export interface SqlAuditSink extends AuditSink {
@@ -62,7 +62,7 @@ export function createSqlAuditSink(database: SqlDatabase): SqlAuditSink {
   };
 }
 
-function sqliteWriter(db: SqliteNative): (records: readonly AuditRecord[]) => void {
+function sqliteWriter(db: SqliteNative): (records: readonly AuditRecord[]) => void | Promise<void> {
   let run: ((records: readonly AuditRecord[]) => void) | undefined;
   return (records) => {
     if (run === undefined) {
@@ -109,17 +109,19 @@ function sqliteWriter(db: SqliteNative): (records: readonly AuditRecord[]) => vo
         }
       });
     }
+    const write = run;
     // Another caller's transaction is open on this one connection (an application using the same
     // MikroORM instance): joining it would tie these records to its fate. Retry later instead.
+    const outside = () => {
+      if (db.inTransaction) throw new Error('the SQLite connection is inside another transaction');
+      write(records);
+    };
+    // On a connection LockWatch opened, another process's write lock is waited for
+    // asynchronously (checked again on every attempt), as every LockWatch write there is.
+    if (waitsAsynchronously(db)) return sqliteWritesOf(db)(outside);
+    // On an application's connection, waiting out the lock (busy_timeout) would stall the whole
+    // event loop, requests included: the write gives up at once and the logger retries it later.
     if (db.inTransaction) throw new Error('the SQLite connection is inside another transaction');
-    // better-sqlite3 is synchronous: waiting out another process's write lock
-    // (busy_timeout) would stall the whole event loop, requests included. The
-    // audit write gives up at once instead and the logger retries it later.
-    // A connection LockWatch opened already has a busy timeout of 0.
-    if (waitsAsynchronously(db)) {
-      run(records);
-      return;
-    }
     const busyTimeout = db.pragma('busy_timeout', { simple: true });
     db.pragma('busy_timeout = 0');
     try {

@@ -109,7 +109,10 @@ function isMigrationRace(error: unknown): boolean {
     if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === '23505')) {
       return true;
     }
-    if (typeof message === 'string' && /already exists/i.test(message)) return true;
+    // MikroORM's migration runner may wrap the driver's error in one of its own, code and all.
+    if (typeof message === 'string' && /already exists|database is locked/i.test(message)) {
+      return true;
+    }
     e = (e as { cause?: unknown }).cause;
   }
   return false;

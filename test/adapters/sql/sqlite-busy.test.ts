@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { MikroORM } from '@mikro-orm/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlAuditReader } from '../../../src/adapters/sql/audit-reader.ts';
+import { createSqlAuditSink } from '../../../src/adapters/sql/audit-sink.ts';
 import { openSqlDatabase, type SqlDatabase } from '../../../src/adapters/sql/database.ts';
 import { lockwatchEntities } from '../../../src/adapters/sql/entities.ts';
 import { createSqlTokenStore } from '../../../src/adapters/sql/token-store.ts';
 import { createSqlWindowStore } from '../../../src/adapters/sql/window-store.ts';
 import { StoreUnavailableError } from '../../../src/domain/failure/errors.ts';
 import { definePolicy } from '../../../src/domain/ratelimit/policy.ts';
+import { auditRecord } from '../../contracts/audit/index.ts';
 import { sessionAt, uniqueUser } from '../../contracts/token-store/harness.ts';
 
 /**
@@ -102,6 +104,16 @@ describe('SQLite writes wait for another connection’s lock without blocking th
     expect(run.error).toBeUndefined();
     expect(run.ticks).toBeGreaterThanOrEqual(20);
     expect((await store.getSession(user, session.id, Date.now()))?.id).toBe(session.id);
+  });
+
+  it('audit sink: a batch goes through once the lock is released, timers firing meanwhile', async () => {
+    const sink = createSqlAuditSink(db);
+    const record = auditRecord(1);
+    const run = await underLock(other, holdMs, () => sink.write([record]));
+    expect(run.error).toBeUndefined();
+    expect(run.ticks).toBeGreaterThanOrEqual(20);
+    const page = await createSqlAuditReader(db).query({});
+    expect(page.records.map((stored) => stored.id)).toContain(record.id);
   });
 
   it('audit purge: a batch goes through once the lock is released, timers firing meanwhile', async () => {

@@ -16,7 +16,7 @@ process.once('message', async () => {
   } catch (error) {
     process.send?.({
       type: 'failed',
-      message: error instanceof Error ? error.message : String(error),
+      message: error instanceof Error ? (error.stack ?? error.message) : String(error),
     });
   }
   process.disconnect?.();
