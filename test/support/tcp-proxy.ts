@@ -1,7 +1,12 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
-/** `pass`: forward bytes; `cut`: drop every connection and refuse new ones; `hang`: accept, forward nothing. */
-export type ProxyMode = 'pass' | 'cut' | 'hang';
+/**
+ * `pass`: forward bytes; `cut`: drop every connection and refuse new ones;
+ * `hang`: drop every connection, then accept and forward nothing; `stall`:
+ * keep the connections open but forward nothing either way (a server or
+ * network that stopped answering mid-conversation).
+ */
+export type ProxyMode = 'pass' | 'cut' | 'hang' | 'stall';
 
 /** A TCP proxy on 127.0.0.1 in front of a server, that a test can cut or make hang. */
 export interface TcpProxy {
@@ -72,7 +77,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     set mode(next: ProxyMode) {
       mode = next;
-      if (next !== 'pass') dropAll();
+      if (next === 'cut' || next === 'hang') dropAll();
     },
     async close() {
       dropAll();

@@ -1,7 +1,7 @@
 import type { AuditRecord, AuditSink } from '../../ports/audit.ts';
 import type { SqlDatabase } from './database.ts';
 import type { PostgresNative, SqliteNative, SqliteStatement } from './native.ts';
-import { clientTimeoutMs } from './pg-transaction.ts';
+import { inPgTransaction } from './pg-transaction.ts';
 import { toSqlError } from './sql-errors.ts';
 import { sqliteWritesOf, waitsAsynchronously } from './sqlite-busy.ts';
 
@@ -45,7 +45,7 @@ export function createSqlAuditSink(database: SqlDatabase): SqlAuditSink {
   const write =
     database.native.kind === 'sqlite'
       ? sqliteWriter(database.native.db)
-      : postgresWriter(database.native.pool, clientTimeoutMs(database.queryTimeoutMs));
+      : postgresWriter(database.native.pool, database.queryTimeoutMs);
   return {
     database,
     async write(records, options) {
@@ -53,7 +53,7 @@ export function createSqlAuditSink(database: SqlDatabase): SqlAuditSink {
       if (signal?.aborted) throw signal.reason;
       if (records.length === 0) return;
       try {
-        await write(records);
+        await write(records, signal);
       } catch (error) {
         throw toSqlError(error, 'Audit write', signal);
       }
@@ -62,9 +62,11 @@ export function createSqlAuditSink(database: SqlDatabase): SqlAuditSink {
   };
 }
 
-function sqliteWriter(db: SqliteNative): (records: readonly AuditRecord[]) => void | Promise<void> {
+function sqliteWriter(
+  db: SqliteNative,
+): (records: readonly AuditRecord[], signal?: AbortSignal) => void | Promise<void> {
   let run: ((records: readonly AuditRecord[]) => void) | undefined;
-  return (records) => {
+  return (records, signal) => {
     if (run === undefined) {
       // Both statements are prepared once and reused for every batch.
       const single: SqliteStatement = db.prepare(sqliteInsertSql);
@@ -113,6 +115,8 @@ function sqliteWriter(db: SqliteNative): (records: readonly AuditRecord[]) => vo
     // Another caller's transaction is open on this one connection (an application using the same
     // MikroORM instance): joining it would tie these records to its fate. Retry later instead.
     const outside = () => {
+      // A retry comes later: the logger may have given up on this write (timeout, close) by then.
+      signal?.throwIfAborted();
       if (db.inTransaction) throw new Error('the SQLite connection is inside another transaction');
       write(records);
     };
@@ -134,7 +138,7 @@ function sqliteWriter(db: SqliteNative): (records: readonly AuditRecord[]) => vo
 
 function postgresWriter(
   pool: PostgresNative,
-  timeoutMs: number,
+  queryTimeoutMs: number,
 ): (records: readonly AuditRecord[]) => Promise<void> {
   return async (records) => {
     // One array per column, built by push (packed arrays): pg serialises them element by element.
@@ -162,26 +166,27 @@ function postgresWriter(
       anomaly.push(r.anomalyDetected);
       latency.push(r.latencyMs);
     }
-    // The server cancels a lock wait at queryTimeoutMs (lock_timeout, on a pool LockWatch
-    // created); node-postgres' own timeout, a second later, is for a server that stopped
-    // answering: the query fails and the pool closes that connection.
-    await pool.query({
-      name: 'lockwatch_audit_insert',
-      text: postgresInsertSql,
-      query_timeout: timeoutMs,
-      values: [
-        id,
-        timestamp,
-        requestId,
-        userId,
-        ip,
-        endpoint,
-        method,
-        status,
-        limited,
-        anomaly,
-        latency,
-      ],
-    });
+    // In a transaction of its own so that the server bounds a wait for a lock on the table
+    // (lock_timeout): a batch it cancelled is rolled back, never committed after the logger was
+    // told it failed. Two more round trips per batch of up to 500 records.
+    await inPgTransaction(pool, queryTimeoutMs, (client) =>
+      client.query({
+        name: 'lockwatch_audit_insert',
+        text: postgresInsertSql,
+        values: [
+          id,
+          timestamp,
+          requestId,
+          userId,
+          ip,
+          endpoint,
+          method,
+          status,
+          limited,
+          anomaly,
+          latency,
+        ],
+      }),
+    );
   };
 }

@@ -14,7 +14,7 @@ import { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.t
 import { SqlDriverMissingError, SqlSchemaError } from './errors.ts';
 import { migrationsOf } from './migrations/index.ts';
 import type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
-import { createSqliteWrites, registerSqliteWrites } from './sqlite-busy.ts';
+import { createSqliteWrites, registerSqliteWrites, waitsAsynchronously } from './sqlite-busy.ts';
 
 /** What to do about LockWatch's migrations when a database is opened. */
 export type MigrateOnOpen =
@@ -51,11 +51,12 @@ export interface SqlDatabaseOptions {
   readonly poolSize?: number | undefined;
   /**
    * PostgreSQL: how long LockWatch's statements wait, ms (1 to 600,000;
-   * 5,000 by default). On a pool LockWatch creates, the server cancels a
-   * lock wait past it (`lock_timeout`) and a connection is waited for at
-   * most this long (2 s at least). Its store and audit sink statements also
-   * give up on the client side 1 s later (a hung server or network), closing
-   * the connection. Either way the call fails with StoreUnavailableError.
+   * 5,000 by default). In its transactions (window checks, token rotation,
+   * audit batches) the server cancels a lock wait past it (`SET LOCAL
+   * lock_timeout`); a single statement, or a server that stopped answering,
+   * is given up client-side (the connection is closed). On a pool LockWatch
+   * creates, a connection is waited for at most this long (2 s at least).
+   * The call fails with StoreUnavailableError.
    */
   readonly queryTimeoutMs?: number | undefined;
   /** Extra MikroORM options for an instance LockWatch creates (logging, for example). */
@@ -106,7 +107,13 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 function isMigrationRace(error: unknown): boolean {
   for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     const { code, message } = e as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === '23505')) {
+    // SQLite busy; PostgreSQL: duplicate key (a catalog row the other created), duplicate table
+    // or object, lock timeout, deadlock.
+    if (
+      typeof code === 'string' &&
+      (code.startsWith('SQLITE_BUSY') ||
+        ['23505', '42P07', '42710', '55P03', '40P01'].includes(code))
+    ) {
       return true;
     }
     // MikroORM's migration runner may wrap the driver's error in one of its own, code and all.
@@ -205,7 +212,8 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     // the event loop): its writers wait for another process's lock asynchronously instead. An
     // application's connection gets busyTimeoutMs as its busy timeout, a wait its other users
     // expect to be there.
-    db.pragma(`busy_timeout = ${owned ? 0 : busyTimeoutMs}`);
+    // A connection LockWatch opened before (`openSqlDatabase({ orm: db.orm })`) keeps its 0.
+    db.pragma(`busy_timeout = ${owned || waitsAsynchronously(db) ? 0 : busyTimeoutMs}`);
     if (owned) registerSqliteWrites(db, createSqliteWrites(busyTimeoutMs));
   }
   const { Migrator } = await import('@mikro-orm/migrations');
@@ -295,26 +303,15 @@ async function createOrm(
       '@mikro-orm/postgresql',
       () => import('@mikro-orm/postgresql'),
     );
-    const given = extra?.driverOptions;
-    const bounds = {
+    const orm = (await MikroORM.init({
+      ...common,
       // pg waits for a connection without end by default: a server that accepts and never
       // answers, or a pool whose connections are all taken, would hang every caller. TLS and
       // SCRAM take a few round trips, hence the floor.
-      connectionTimeoutMillis: Math.max(queryTimeoutMs, 2000),
-      // The server itself gives up a lock wait (SQLSTATE 55P03) and rolls back cleanly: the
-      // connection stays usable, and no statement lives on after its caller was told it failed.
-      lock_timeout: queryTimeoutMs,
-    };
-    const orm = (await MikroORM.init({
-      ...common,
-      driverOptions:
-        given === undefined
-          ? bounds
-          : typeof given === 'object' &&
-              given !== null &&
-              Object.getPrototypeOf(given) === Object.prototype
-            ? { ...bounds, ...given }
-            : given,
+      driverOptions: withConnectionTimeout(
+        extra?.driverOptions,
+        Math.max(queryTimeoutMs, 2000),
+      ) as Options['driverOptions'],
       clientUrl: target.url,
       pool: { min: 0, max: poolSize },
     })) as unknown as MikroORM;
@@ -337,6 +334,27 @@ async function createOrm(
       cause: error,
     });
   }
+}
+
+/**
+ * The application's `driverOptions` with a connection timeout under them:
+ * merged into a plain object (its own keys win, undefined ones do not
+ * count), wrapped around a function that returns one; anything else (a
+ * Kysely instance) is the application's choice and passes as it is.
+ */
+function withConnectionTimeout(given: unknown, timeoutMs: number): unknown {
+  const merge = (options: unknown): unknown => {
+    if (options === undefined) return { connectionTimeoutMillis: timeoutMs };
+    if (typeof options !== 'object' || options === null) return options;
+    const prototype = Object.getPrototypeOf(options);
+    if (prototype !== Object.prototype && prototype !== null) return options;
+    const own = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    return { connectionTimeoutMillis: timeoutMs, ...own };
+  };
+  if (typeof given === 'function' && given.constructor.name !== 'AsyncFunction') {
+    return () => merge((given as () => unknown)());
+  }
+  return merge(given);
 }
 
 /** Loads a MikroORM driver package; a missing one is an error that says what to install. */

@@ -1,9 +1,13 @@
 import type { PostgresNative, PostgresPoolClient } from './native.ts';
 
-/** An error the server answered with (it has a SQLSTATE): the connection itself is fine. */
+/**
+ * An error the server answered with: the connection itself is fine. pg's
+ * DatabaseError carries the server's severity; Node's socket errors (EPIPE)
+ * have a five-letter code too, so the code alone does not tell.
+ */
 function isServerError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
 /** A statement for {@link PgStatements.query}. */
@@ -19,31 +23,36 @@ export interface PgStatements {
 }
 
 /**
- * How long node-postgres waits for a statement's answer before it gives up
- * and closes the connection: the server cancels lock waits at
- * `queryTimeoutMs` itself (`lock_timeout`) and the connection stays usable;
- * this later client-side limit is for a server or network that stopped
- * answering altogether.
+ * How long node-postgres waits for the answer to a statement inside one of
+ * LockWatch's transactions: the server cancels a lock wait at
+ * `queryTimeoutMs` itself (`SET LOCAL lock_timeout`) and the connection
+ * stays usable; this later client-side limit is for a server or network
+ * that stopped answering altogether.
  */
-export function clientTimeoutMs(queryTimeoutMs: number): number {
+export function transactionClientTimeoutMs(queryTimeoutMs: number): number {
   return queryTimeoutMs + 1000;
 }
 
 /**
- * Runs `work` in one transaction on a connection of its own from `pool`,
- * every statement under `timeoutMs` of client-side wait (node-postgres'
- * `query_timeout`): commit when it returns, rollback when it throws. A
- * connection on which a statement failed outside SQL (reset, timeout) is
- * discarded without a rollback: the statement may still be running there,
- * and the rollback would wait behind it; the server rolls the transaction
- * back when the connection closes.
+ * Runs `work` in one transaction on a connection of its own from `pool`.
+ * The transaction sets `lock_timeout` to `queryTimeoutMs` for itself (in
+ * the same round trip as BEGIN, and per transaction rather than per
+ * connection, which poolers such as PgBouncer would refuse or leak), so a
+ * statement stuck behind another session's lock is cancelled by the server
+ * and rolled back cleanly. Every statement also gives up client-side a
+ * second later (node-postgres' `query_timeout`). Commit when `work` returns,
+ * rollback when it throws. A connection on which a statement failed outside
+ * SQL (reset, timeout) is discarded without a rollback: the statement may
+ * still be running there, and the rollback would wait behind it; the server
+ * rolls the transaction back once it notices the connection closed.
  */
 export async function inPgTransaction<T>(
   pool: PostgresNative,
-  timeoutMs: number,
+  queryTimeoutMs: number,
   work: (client: PgStatements) => Promise<T>,
 ): Promise<T> {
   const client: PostgresPoolClient = await pool.connect();
+  const timeoutMs = transactionClientTimeoutMs(queryTimeoutMs);
   let broken = false;
   const statements: PgStatements = {
     query: <R>(statement: PgStatement) =>
@@ -54,9 +63,13 @@ export async function inPgTransaction<T>(
   };
   let discard = false;
   try {
-    await statements.query({ text: 'begin' });
+    await statements.query({
+      text: `begin; set local lock_timeout = ${Math.trunc(queryTimeoutMs)}`,
+    });
     try {
       const result = await work(statements);
+      // A statement that failed on the wire and whose error `work` swallowed: never commit there.
+      if (broken) throw new Error('the PostgreSQL connection failed during the transaction');
       await statements.query({ text: 'commit' });
       return result;
     } catch (error) {

@@ -18,7 +18,7 @@ import type { RotateOutcome, RotateRequest, TokenStore } from '../../ports/token
 import type { SqlDatabase } from './database.ts';
 import { SqlSchemaError } from './errors.ts';
 import type { PostgresNative, SqliteNative, SqliteStatement } from './native.ts';
-import { clientTimeoutMs, inPgTransaction } from './pg-transaction.ts';
+import { inPgTransaction } from './pg-transaction.ts';
 import { type SqliteWrites, sqliteWritesOf } from './sqlite-busy.ts';
 
 /** A {@link TokenStore} on a {@link SqlDatabase}. */
@@ -218,13 +218,14 @@ function updateValues(s: StoredSession): unknown[] {
   ];
 }
 
-function postgresEngine(pool: PostgresNative, timeoutMs: number, sql: Statements): Engine {
+function postgresEngine(pool: PostgresNative, queryTimeoutMs: number, sql: Statements): Engine {
   const query = (name: StatementName, values: unknown[]) =>
     pool.query({
       name: `lockwatch_tokens_${name}`,
       text: sql[name],
       values,
-      query_timeout: timeoutMs,
+      // One statement, no transaction to bound its lock wait in: the client gives up instead.
+      query_timeout: queryTimeoutMs,
     });
   return {
     async all<R>(name: StatementName, values: unknown[]) {
@@ -234,7 +235,7 @@ function postgresEngine(pool: PostgresNative, timeoutMs: number, sql: Statements
       return (await query(name, values)).rowCount ?? 0;
     },
     async rotate(request) {
-      return inPgTransaction(pool, timeoutMs, async (client) => {
+      return inPgTransaction(pool, queryTimeoutMs, async (client) => {
         // FOR UPDATE makes concurrent rotations of one session wait, then read the first one's result.
         const found = await client.query<SessionRow>({
           name: 'lockwatch_tokens_lock',
@@ -279,7 +280,7 @@ export function createSqlTokenStore(database: SqlDatabase): SqlTokenStore {
   const engine =
     database.native.kind === 'sqlite'
       ? sqliteEngine(database.native.db, sqliteWritesOf(database.native.db), sql)
-      : postgresEngine(database.native.pool, clientTimeoutMs(database.queryTimeoutMs), sql);
+      : postgresEngine(database.native.pool, database.queryTimeoutMs, sql);
   let closed = false;
 
   const guard = async <T>(

@@ -11,7 +11,7 @@ import type { WindowStore } from '../../ports/window-store.ts';
 import { systemClock } from '../clock/system.ts';
 import type { SqlDatabase } from './database.ts';
 import type { PostgresNative, SqliteNative } from './native.ts';
-import { clientTimeoutMs, inPgTransaction, type PgStatements } from './pg-transaction.ts';
+import { inPgTransaction, type PgStatements } from './pg-transaction.ts';
 import { toSqlError } from './sql-errors.ts';
 import { type SqliteWrites, sqliteWritesOf } from './sqlite-busy.ts';
 
@@ -118,12 +118,7 @@ export function createSqlWindowStore(
   const run =
     database.native.kind === 'sqlite'
       ? sqliteRunner(database.native.db, clock, sqliteWritesOf(database.native.db))
-      : postgresRunner(
-          database.native.pool,
-          clientTimeoutMs(database.queryTimeoutMs),
-          clock,
-          time === 'server',
-        );
+      : postgresRunner(database.native.pool, database.queryTimeoutMs, clock, time === 'server');
   let closed = false;
   let writes = 0;
 
@@ -329,7 +324,7 @@ async function serverClock(client: PgStatements): Promise<number> {
 
 function postgresRunner(
   pool: PostgresNative,
-  timeoutMs: number,
+  queryTimeoutMs: number,
   clock: Clock,
   serverTime: boolean,
 ): Runner {
@@ -337,7 +332,7 @@ function postgresRunner(
     serverTime ? Number(row?.now) : clock.now();
   return {
     async locked(key, change, create) {
-      return inPgTransaction(pool, timeoutMs, async (client) => {
+      return inPgTransaction(pool, queryTimeoutMs, async (client) => {
         // FOR UPDATE waits for a concurrent check of the same subject and then reads its result.
         let found = await client.query<{ states: string; now: string }>({
           name: 'lockwatch_window_lock',
@@ -378,7 +373,8 @@ function postgresRunner(
     async read(key, answer) {
       const found = await pool.query<{ states: string | null; now: string }>({
         name: 'lockwatch_window_peek',
-        query_timeout: timeoutMs,
+        // One statement, no transaction to bound its lock wait in: the client gives up instead.
+        query_timeout: queryTimeoutMs,
         text: `select (select states from lockwatch_window_state where key = $1) as states, ${serverNow} as now`,
         values: [key],
       });
@@ -389,7 +385,7 @@ function postgresRunner(
       const now = serverTime ? null : clock.now();
       const result = await pool.query({
         name: 'lockwatch_window_sweep',
-        query_timeout: timeoutMs,
+        query_timeout: queryTimeoutMs,
         text: `delete from lockwatch_window_state where key in (select key from lockwatch_window_state where expires_at <= coalesce($1::int8, ${serverNow}) limit $2 for update skip locked)`,
         values: [now, limit],
       });

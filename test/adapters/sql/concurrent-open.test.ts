@@ -41,7 +41,9 @@ function start(url: string): { child: ChildProcess; next: () => Promise<Message>
         child.off('exit', onExit);
         resolve(message);
       };
+      // A clean exit may come before its last message is read: only a failed one says no answer.
       const onExit = (code: number | null) => {
+        if (code === 0) return;
         child.off('message', onMessage);
         reject(new Error(`open worker exited (${code}) before answering`));
       };

@@ -15,10 +15,11 @@ import { postgresAvailable } from './harness.ts';
 /**
  * PostgreSQL's `queryTimeoutMs`: a statement held up by a lock taken in
  * another session (a long purge, a migration, an operator's transaction)
- * is cancelled by the server itself (`lock_timeout`) within the timeout:
- * the call fails, no statement lives on to commit later, and the pool's
- * connections stay usable, even with more stuck calls at once than the pool
- * has connections. A server that accepts and never answers fails at start-up.
+ * fails within the timeout, and the pool stays usable, even with more stuck
+ * calls at once than the pool has connections. In LockWatch's transactions
+ * the server cancels the wait itself (`SET LOCAL lock_timeout`), so no
+ * statement lives on to commit later. A server that accepts and never
+ * answers fails at start-up.
  */
 
 const queryTimeoutMs = 200;
@@ -60,12 +61,27 @@ describe.runIf(pg.available)(`PostgreSQL queryTimeoutMs${pg.note}`, () => {
     }
   }
 
+  /** Backends of this database waiting for a lock right now. */
+  async function waitingForLocks(): Promise<number> {
+    if (other.native.kind !== 'postgresql') throw new Error('PostgreSQL expected');
+    const [row] = (
+      await other.native.pool.query<{ n: string }>(
+        "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+      )
+    ).rows;
+    return Number(row!.n);
+  }
+
   /**
    * Calls `call` more times at once than the pool has connections: each fails
-   * within the timeout, cancelled by the server, and meanwhile no backend of
-   * this database is left waiting for the lock and the pool still answers.
+   * within the timeout, and the pool still answers. In a transaction
+   * (`cancelledByServer`) the server cancels the lock wait itself (55P03), so
+   * no backend is left waiting; a single statement is given up by the client.
    */
-  async function eachTimesOut(call: (i: number) => Promise<unknown>): Promise<void> {
+  async function eachTimesOut(
+    call: (i: number) => Promise<unknown>,
+    cancelledByServer: boolean,
+  ): Promise<void> {
     const started = performance.now();
     const errors = await Promise.all(
       Array.from({ length: poolSize + 2 }, (_, i) =>
@@ -78,19 +94,13 @@ describe.runIf(pg.available)(`PostgreSQL queryTimeoutMs${pg.note}`, () => {
     const elapsed = performance.now() - started;
     for (const error of errors) {
       expect(error).toBeInstanceOf(StoreUnavailableError);
-      expect((error as Error & { cause?: { code?: string } }).cause?.code).toBe('55P03');
+      const code = (error as Error & { cause?: { code?: string } }).cause?.code;
+      if (cancelledByServer) expect(code).toBe('55P03');
     }
     // Queued behind the pool's 4 connections, the last calls wait for a free one first.
     expect(elapsed).toBeLessThan(2 * queryTimeoutMs + marginMs);
-    if (other.native.kind !== 'postgresql' || db.native.kind !== 'postgresql') {
-      throw new Error('PostgreSQL expected');
-    }
-    const [waiting] = (
-      await other.native.pool.query<{ n: string }>(
-        "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-      )
-    ).rows;
-    expect(Number(waiting!.n)).toBe(0);
+    if (cancelledByServer) expect(await waitingForLocks()).toBe(0);
+    if (db.native.kind !== 'postgresql') throw new Error('PostgreSQL expected');
     const ping = performance.now();
     await db.native.pool.query('select 1');
     expect(performance.now() - ping).toBeLessThan(marginMs);
@@ -106,7 +116,7 @@ describe.runIf(pg.available)(`PostgreSQL queryTimeoutMs${pg.note}`, () => {
   it('audit sink: a batch behind a lock on the audit table', async () => {
     const sink = createSqlAuditSink(db);
     await whileLocked('lockwatch_audit_log', () =>
-      eachTimesOut((i) => sink.write([auditRecord(i)])),
+      eachTimesOut((i) => sink.write([auditRecord(i)]), true),
     );
     await answersPromptly(() => sink.write([auditRecord(99)]));
   });
@@ -115,8 +125,8 @@ describe.runIf(pg.available)(`PostgreSQL queryTimeoutMs${pg.note}`, () => {
     const store = createSqlWindowStore(db);
     await store.check('warm', policies, 1);
     await whileLocked('lockwatch_window_state', async () => {
-      await eachTimesOut((i) => store.check(`subject-${i}`, policies, 1));
-      await eachTimesOut((i) => store.peek(`subject-${i}`, policies, 1));
+      await eachTimesOut((i) => store.check(`subject-${i}`, policies, 1), true);
+      await eachTimesOut((i) => store.peek(`subject-${i}`, policies, 1), false);
     });
     await answersPromptly(() => store.check('after', policies, 1));
   });
@@ -128,28 +138,66 @@ describe.runIf(pg.available)(`PostgreSQL queryTimeoutMs${pg.note}`, () => {
     const session = sessionAt(user, now);
     await store.createSession(session);
     await whileLocked('lockwatch_sessions', async () => {
-      await eachTimesOut(() =>
-        store.rotateRefresh(rotation(session, session.refreshHash, 'next', now)),
+      await eachTimesOut(
+        () => store.rotateRefresh(rotation(session, session.refreshHash, 'next', now)),
+        true,
       );
-      await eachTimesOut(() => store.getSession(user, session.id, now));
+      await eachTimesOut(() => store.getSession(user, session.id, now), false);
     });
     await answersPromptly(() => store.getSession(user, session.id, now));
   });
 
-  it('keeps its bounds when the application adds driver options of its own', async () => {
-    const tuned = await openSqlDatabase({
-      url: temp.url,
-      queryTimeoutMs: 300,
-      mikroOrm: { driverOptions: { application_name: 'lockwatch-test' } },
-    });
+  it('keeps its connection wait when the application adds driver options of its own', async () => {
+    for (const driverOptions of [
+      { application_name: 'lockwatch-test', connectionTimeoutMillis: undefined },
+      () => ({ application_name: 'lockwatch-test' }),
+    ]) {
+      const tuned = await openSqlDatabase({
+        url: temp.url,
+        queryTimeoutMs: 300,
+        mikroOrm: { driverOptions },
+      });
+      try {
+        if (tuned.native.kind !== 'postgresql') throw new Error('PostgreSQL expected');
+        const pool = tuned.native.pool as unknown as { options: Record<string, unknown> };
+        // The floor of 2 s: TLS and SCRAM take a few round trips.
+        expect(pool.options.connectionTimeoutMillis).toBe(2000);
+        const { rows } = await tuned.native.pool.query<{ name: string }>(
+          "select current_setting('application_name') as name",
+        );
+        expect(rows[0]).toEqual({ name: 'lockwatch-test' });
+      } finally {
+        await tuned.close();
+      }
+    }
+  });
+
+  it('a server that stops answering mid-transaction: the call fails a second after the timeout, its connection is dropped, and the pool recovers', async () => {
+    const target = new URL(temp.url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const proxied = new URL(temp.url);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    const stalled = await openSqlDatabase({ url: proxied.href, poolSize: 2, queryTimeoutMs });
     try {
-      if (tuned.native.kind !== 'postgresql') throw new Error('PostgreSQL expected');
-      const { rows } = await tuned.native.pool.query<{ lock: string; name: string }>(
-        "select current_setting('lock_timeout') as lock, current_setting('application_name') as name",
-      );
-      expect(rows[0]).toEqual({ lock: '300ms', name: 'lockwatch-test' });
+      const store = createSqlWindowStore(stalled);
+      await store.check('stall', policies, 1);
+      proxy.mode = 'stall';
+      const started = performance.now();
+      const error = await store.check('stall', policies, 1).catch((e: unknown) => e);
+      const elapsed = performance.now() - started;
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      // No lock to time out on the server: the client's limit, queryTimeoutMs + 1 s, ends it.
+      expect(elapsed).toBeGreaterThanOrEqual(queryTimeoutMs + 1000 - 50);
+      expect(elapsed).toBeLessThan(queryTimeoutMs + 1000 + marginMs);
+      proxy.mode = 'pass';
+      // The stuck connection was dropped, not pooled again: the next check gets a live one.
+      await answersPromptly(() => store.check('stall', policies, 1));
+      await answersPromptly(() => store.check('stall', policies, 1));
     } finally {
-      await tuned.close();
+      proxy.mode = 'pass';
+      await stalled.close();
+      await proxy.close();
     }
   });
 
@@ -167,6 +215,7 @@ describe.runIf(pg.available)(`PostgreSQL queryTimeoutMs${pg.note}`, () => {
       );
       expect(error).toBeInstanceOf(StoreUnavailableError);
       // The connection wait has a floor of 2 s (TLS and SCRAM take a few round trips).
+      expect(performance.now() - started).toBeGreaterThanOrEqual(1900);
       expect(performance.now() - started).toBeLessThan(2000 + marginMs);
     } finally {
       await proxy.close();

@@ -139,7 +139,7 @@ describe('SQLite writes wait for another connection’s lock without blocking th
 });
 
 describe('on an application’s MikroORM connection', () => {
-  it('keeps the application’s busy timeout for its other users', async () => {
+  it('gives the application’s connection busyTimeoutMs as its busy timeout, and leaves it there', async () => {
     const orm = await MikroORM.init({
       dbName: join(dir, 'app.db'),
       entities: [...lockwatchEntities],
