@@ -20,7 +20,7 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * connection whose busy timeout is 0 (one LockWatch opened). SQLite waits
  * out a lock by sleeping inside the call (its busy timeout), and
  * better-sqlite3 is synchronous, so that sleep froze the whole process: up
- * to 0.8 s at a time with three processes checking limits on one file. Here
+ * to 1.5 s at a time with three processes checking limits on one file. Here
  * an attempt that finds the lock taken fails at once and is tried again
  * after a short pause (1 ms doubling to 16 ms, jittered) until `waitMs` has
  * passed; then its SQLITE_BUSY error is thrown.
