@@ -37,8 +37,8 @@ export const postgresInsertSql = `insert into lockwatch_audit_log (${columns}) s
  * NOTHING` statements of 100 rows each, then one per remaining record; on PostgreSQL one `INSERT ... SELECT FROM unnest(...)
  * ON CONFLICT DO NOTHING` per batch (a named, server-prepared statement).
  * Writing an id that is already stored does nothing, so a retried batch
- * never duplicates a record. On PostgreSQL a batch is bounded by the
- * database's `queryTimeoutMs` (see `queryTimeoutMs` of `openSqlDatabase`).
+ * never duplicates a record. On PostgreSQL each batch is a transaction
+ * bounded by the `queryTimeoutMs` the database was opened with.
  * `close()` leaves the database open: its owner closes it.
  */
 export function createSqlAuditSink(database: SqlDatabase): SqlAuditSink {

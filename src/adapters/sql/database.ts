@@ -209,10 +209,9 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     if (db.pragma('journal_mode', { simple: true }) !== 'memory') db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     // A connection of LockWatch's own never sleeps in SQLite's busy handler (which would freeze
-    // the event loop): its writers wait for another process's lock asynchronously instead. An
-    // application's connection gets busyTimeoutMs as its busy timeout, a wait its other users
-    // expect to be there.
-    // A connection LockWatch opened before (`openSqlDatabase({ orm: db.orm })`) keeps its 0.
+    // the event loop): its writers wait for another process's lock asynchronously instead, and it
+    // keeps that when adopted again (`openSqlDatabase({ orm: db.orm })`). An application's
+    // connection gets busyTimeoutMs as its busy timeout, a wait its other users expect.
     db.pragma(`busy_timeout = ${owned || waitsAsynchronously(db) ? 0 : busyTimeoutMs}`);
     if (owned) registerSqliteWrites(db, createSqliteWrites(busyTimeoutMs));
   }

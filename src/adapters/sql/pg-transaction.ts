@@ -63,23 +63,23 @@ export async function inPgTransaction<T>(
   };
   let discard = false;
   try {
+    // BEGIN and SET LOCAL in one simple query: one round trip. Should the SET fail, the rollback
+    // below ends the transaction BEGIN opened before the connection goes back to the pool.
     await statements.query({
       text: `begin; set local lock_timeout = ${Math.trunc(queryTimeoutMs)}`,
     });
-    try {
-      const result = await work(statements);
-      // A statement that failed on the wire and whose error `work` swallowed: never commit there.
-      if (broken) throw new Error('the PostgreSQL connection failed during the transaction');
-      await statements.query({ text: 'commit' });
-      return result;
-    } catch (error) {
-      if (!broken) {
-        await statements.query({ text: 'rollback' }).catch(() => {
-          discard = true;
-        });
-      }
-      throw error;
+    const result = await work(statements);
+    // A statement that failed on the wire and whose error `work` swallowed: never commit there.
+    if (broken) throw new Error('the PostgreSQL connection failed during the transaction');
+    await statements.query({ text: 'commit' });
+    return result;
+  } catch (error) {
+    if (!broken) {
+      await statements.query({ text: 'rollback' }).catch(() => {
+        discard = true;
+      });
     }
+    throw error;
   } finally {
     client.release(discard || broken);
   }
