@@ -14,6 +14,7 @@ import { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.t
 import { SqlDriverMissingError, SqlSchemaError } from './errors.ts';
 import { migrationsOf } from './migrations/index.ts';
 import type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
+import { retryWithin } from './retry.ts';
 import { createSqliteWrites, registerSqliteWrites, waitsAsynchronously } from './sqlite-busy.ts';
 
 /** What to do about LockWatch's migrations when a database is opened. */
@@ -97,8 +98,6 @@ export interface SqlDatabase {
   close(): Promise<void>;
 }
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * True for the errors of two processes migrating one database at once: a
  * lock the other holds, or a table (or type) it created between this one's
@@ -139,13 +138,11 @@ const migrationRaceMs = 10_000;
  */
 async function alongsideOthers<T>(waitMs: number, step: () => Promise<T>): Promise<T> {
   const started = performance.now();
-  for (;;) {
-    try {
-      return await step();
-    } catch (error) {
-      if (!isMigrationRace(error) || performance.now() - started >= waitMs) throw error;
-    }
-    await pause(10 + Math.random() * 40);
+  try {
+    return await step();
+  } catch (error) {
+    if (!isMigrationRace(error)) throw error;
+    return retryWithin(started, waitMs, isMigrationRace, () => 10 + Math.random() * 40, step);
   }
 }
 

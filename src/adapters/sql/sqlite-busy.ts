@@ -1,4 +1,5 @@
 import type { SqliteNative } from './native.ts';
+import { retryWithin } from './retry.ts';
 
 /** SQLite's answer when another connection holds a lock the statement needs. */
 export function isSqliteBusy(error: unknown): boolean {
@@ -13,7 +14,8 @@ export function isSqliteBusy(error: unknown): boolean {
  */
 export type SqliteWrites = <T>(write: () => T) => T | Promise<T>;
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** 1 ms doubling to 16 ms, jittered: another process's write is usually done within a few ms. */
+const backoff = (tries: number) => Math.min(2 ** tries, 16) * (0.5 + Math.random() / 2);
 
 /**
  * Writes that never block the event loop on another process's lock, for a
@@ -26,23 +28,13 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * passed; then its SQLITE_BUSY error is thrown.
  */
 export function createSqliteWrites(waitMs: number): SqliteWrites {
-  const retry = async <T>(write: () => T): Promise<T> => {
-    const started = performance.now();
-    for (let tries = 0; ; tries++) {
-      await pause(Math.min(2 ** tries, 16) * (0.5 + Math.random() / 2));
-      try {
-        return write();
-      } catch (error) {
-        if (!isSqliteBusy(error) || performance.now() - started >= waitMs) throw error;
-      }
-    }
-  };
   return (write) => {
+    const started = performance.now();
     try {
       return write();
     } catch (error) {
       if (!isSqliteBusy(error) || waitMs === 0) throw error;
-      return retry(write);
+      return retryWithin(started, waitMs, isSqliteBusy, backoff, write);
     }
   };
 }
