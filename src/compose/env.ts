@@ -408,8 +408,10 @@ export async function lockWatchFromEnv(
   const env = readLockWatchEnv(given ?? process.env);
   const databaseUrl = env.databaseUrl ?? defaultDatabaseUrl;
   const closers: (() => Promise<unknown>)[] = [];
+  // The stores are independent of one another: closed together, a shutdown waits for the
+  // slowest one (a Redis that stopped answering waits out its QUIT), not for their sum.
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
+    await Promise.all(closers.map((close) => close().catch(() => {})));
   };
   try {
     const memory = memoryStores({ clock: rest.clock });

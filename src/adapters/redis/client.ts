@@ -92,15 +92,28 @@ export function connect(options: RedisConnectionOptions): ConnectedClient {
   return { client: created, owned: true };
 }
 
-/** Closes a client LockWatch created: QUIT, or a hard disconnect when the server is gone. */
+/** How long QUIT may take before a client LockWatch created is disconnected anyway. */
+const quitWaitMs = 1000;
+
+/**
+ * Closes a client LockWatch created: QUIT (replies to commands already sent
+ * still arrive), or a hard disconnect when the server is gone or not ready.
+ */
 export async function release(connected: ConnectedClient): Promise<void> {
   if (!connected.owned) return;
   const { client } = connected;
   if (client.status === 'end') return;
+  // A client that is not ready (connecting, reconnecting, or stuck waiting for a server that
+  // accepted the connection and never answered) has sent nothing a QUIT would wait for: the
+  // QUIT would only sit in the offline queue for the full wait.
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
   try {
     await Promise.race([
       client.quit(),
-      new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+      new Promise((resolve) => setTimeout(resolve, quitWaitMs).unref()),
     ]);
   } catch {
     // The server is unreachable; disconnecting below is all that is left to do.
