@@ -14,10 +14,15 @@ import { Agent, request } from 'undici';
 import { onTestFinished } from 'vitest';
 import type { HttpOptions, LockWatchContext } from '../../../src/http/index.ts';
 
+/** How the suite's client talks to a server: HTTP/1.1, or HTTP/2 without TLS (prior knowledge). */
+export type Protocol = 'http/1.1' | 'h2c';
+
 /** A running server. */
 export interface TestServer {
   /** Base URL, such as `http://127.0.0.1:40123`. */
   readonly url: string;
+  /** The protocol it speaks; HTTP/1.1 when absent. */
+  readonly protocol?: Protocol | undefined;
   /** Stops the server and drops its connections. */
   close(): Promise<void>;
 }
@@ -101,7 +106,16 @@ export async function serve(
   connections = 8,
 ): Promise<Client> {
   const server = await factory(options);
-  const agent = new Agent({ connections, pipelining: 1 });
+  const agent =
+    server.protocol === 'h2c'
+      ? new Agent({
+          connections,
+          allowH2: true,
+          h2Options: { useH2c: true },
+          // undici 8's pool still reads the older top-level option when it builds its connector.
+          ...({ useH2c: true } as object),
+        })
+      : new Agent({ connections, pipelining: 1 });
   onTestFinished(async () => {
     await agent.close();
     await server.close();
