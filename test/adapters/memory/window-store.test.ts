@@ -104,6 +104,29 @@ describe('memory window store idle grace', () => {
     await store.check('other', [policy], 1);
     expect(store.size).toBe(1);
   });
+
+  it('finds a state again when the clock steps back by less than idleMs, not after a sweep past it', async () => {
+    const clock = createManualClock(1_000_000);
+    const store = createMemoryWindowStore({ clock, idleMs: '5s', sweepBatch: 10 });
+    const policy = definePolicy({
+      name: 'day',
+      limit: 3,
+      window: 10_000,
+      algorithm: 'fixed-window',
+    });
+    for (let i = 0; i < 3; i++) await store.check('client', [policy], 1);
+    // The window ends at 1,010,000: 4 s later the subject is empty but kept (idle grace).
+    clock.set(1_014_000);
+    await store.check('other', [policy], 1);
+    clock.set(1_005_000);
+    expect((await store.check('client', [policy], 1)).allowed).toBe(false);
+    // Swept once empty for longer than idleMs: a step back past it finds nothing, as after a restart.
+    clock.set(1_016_000);
+    await store.check('other', [policy], 1);
+    expect(store.size).toBe(1);
+    clock.set(1_005_000);
+    expect((await store.check('client', [policy], 1)).allowed).toBe(true);
+  });
 });
 
 describe('memory window store eviction under an adversarial flood', () => {
