@@ -218,15 +218,20 @@ function updateValues(s: StoredSession): unknown[] {
   ];
 }
 
+// Reads wait for no row lock (MVCC); only DDL's table locks can hold them up, and a read given
+// up by the client changes nothing if it runs on.
+const reads: ReadonlySet<StatementName> = new Set(['select', 'list', 'revocation']);
+
 function postgresEngine(pool: PostgresNative, queryTimeoutMs: number, sql: Statements): Engine {
-  const query = (name: StatementName, values: unknown[]) =>
-    pool.query({
-      name: `lockwatch_tokens_${name}`,
-      text: sql[name],
-      values,
-      // One statement, no transaction to bound its lock wait in: the client gives up instead.
-      query_timeout: queryTimeoutMs,
-    });
+  const query = (name: StatementName, values: unknown[]) => {
+    const statement = { name: `lockwatch_tokens_${name}`, text: sql[name], values };
+    // A read is one statement; the client gives up on it at the timeout.
+    if (reads.has(name)) return pool.query({ ...statement, query_timeout: queryTimeoutMs });
+    // A write waits for row locks: in a transaction of its own, the server cancels that wait at
+    // the timeout (lock_timeout) and rolls it back. Given up by the client alone, it would run on
+    // in its backend and apply once the lock freed, after its caller was told it failed.
+    return inPgTransaction(pool, queryTimeoutMs, (client) => client.query(statement));
+  };
   return {
     async all<R>(name: StatementName, values: unknown[]) {
       return (await query(name, values)).rows as R[];

@@ -47,13 +47,13 @@ describe.runIf(pg.available)(`PostgreSQL queryTimeoutMs${pg.note}`, () => {
     await temp?.drop();
   });
 
-  /** Runs `work` while another session holds an exclusive lock on `table`, then releases it. */
-  async function whileLocked(table: string, work: () => Promise<void>): Promise<void> {
+  /** Runs `work` while another session holds an exclusive lock on `tables`, then releases it. */
+  async function whileLocked(tables: string, work: () => Promise<void>): Promise<void> {
     if (other.native.kind !== 'postgresql') throw new Error('PostgreSQL expected');
     const locker: PostgresPoolClient = await other.native.pool.connect();
     try {
       await locker.query('begin');
-      await locker.query(`lock table ${table} in access exclusive mode`);
+      await locker.query(`lock table ${tables} in access exclusive mode`);
       await work();
     } finally {
       await locker.query('rollback');
@@ -145,6 +145,34 @@ describe.runIf(pg.available)(`PostgreSQL queryTimeoutMs${pg.note}`, () => {
       await eachTimesOut(() => store.getSession(user, session.id, now), false);
     });
     await answersPromptly(() => store.getSession(user, session.id, now));
+  });
+
+  it('token store: writes behind a lock are cancelled by the server and never apply later', async () => {
+    const store = createSqlTokenStore(db);
+    const now = Date.now();
+    const user = uniqueUser('locked-writes');
+    const session = sessionAt(user, now);
+    await store.createSession(session);
+    const later = now + 60_000;
+    await whileLocked(
+      'lockwatch_sessions, lockwatch_token_marks, lockwatch_user_cutoffs',
+      async () => {
+        await eachTimesOut((i) => store.revokeSession(user, session.id, now + i), true);
+        await eachTimesOut((i) => store.revokeUserSessions(user, undefined, now + i), true);
+        await eachTimesOut((i) => store.denyJti(user, `jti-${i}`, later, now), true);
+        await eachTimesOut((i) => store.setUserCutoff(user, now + i, later, now), true);
+        await eachTimesOut((i) => store.createSession(sessionAt(user, now + i + 1)), true);
+      },
+    );
+    // Each caller was told its write failed: none of them happened once the lock was gone.
+    expect(await store.getSession(user, session.id, now)).toBeDefined();
+    expect(await store.listSessions(user, now)).toHaveLength(1);
+    expect(await store.revocationState({ userId: user, jti: 'jti-0', now })).toEqual({
+      jtiRevoked: false,
+      sessionRevoked: false,
+      userCutoff: undefined,
+    });
+    await answersPromptly(() => store.denyJti(user, 'jti-after', later, now));
   });
 
   it('keeps its connection wait when the application adds driver options of its own', async () => {
