@@ -16,7 +16,7 @@ import {
   resolveOptions,
 } from './options.ts';
 import { refusal } from './replies.ts';
-import { comparablePath } from './routes.ts';
+import { comparablePath, routablePath } from './routes.ts';
 import type {
   Admission,
   HttpOptions,
@@ -228,18 +228,21 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     if (override !== undefined) return compile(override, 'route');
     const { routes } = resolved;
     if (routes.length === 0) return resolved.defaults;
-    const lower = comparablePath(request.path);
+    const routable = routablePath(request.path);
+    const lower = comparablePath(routable);
     for (let i = 0; i < routes.length; i++) {
       const rule = routes[i]!;
-      if (rule.match(lower, request.path, request.method)) return rule.route;
+      if (rule.match(lower, routable, request.method)) return rule.route;
     }
     return resolved.defaults;
   };
 
   // Synchronous unless a skip predicate is async: every await is a microtask on the hot path.
   const isSkipped = (request: HttpRequest<N>): boolean | Promise<boolean> => {
-    if (resolved.skipList?.(comparablePath(request.path), request.path, request.method)) {
-      return true;
+    const { skipList } = resolved;
+    if (skipList !== undefined) {
+      const routable = routablePath(request.path);
+      if (skipList(comparablePath(routable), routable, request.method)) return true;
     }
     if (resolved.skipFunction === undefined) return false;
     const skipped = resolved.skipFunction(request);

@@ -1,12 +1,54 @@
 /** Path and method matching of skip lists and route rules. */
 import { InvalidOptionError } from '../domain/config/errors.ts';
 
-/** Tests a request; `lowerPath` is the path in lower case without a trailing slash. */
+/**
+ * Tests a request: `lowerPath` is {@link comparablePath} of its path,
+ * `path` is {@link routablePath} (case kept, for RegExp patterns).
+ */
 export type RequestMatcher = (lowerPath: string, path: string, method: string) => boolean;
 
-/** The path as string patterns compare it: lower case, one trailing slash dropped (not from `/`). */
+const percentRun = /(?:%[0-9A-Fa-f]{2})+/g;
+
+/** decodeURI, but a malformed escape is kept as it is instead of throwing. */
+function decodeLeniently(path: string): string {
+  try {
+    return decodeURI(path);
+  } catch {
+    return path.replace(percentRun, (run) => {
+      try {
+        return decodeURI(run);
+      } catch {
+        return run;
+      }
+    });
+  }
+}
+
+/**
+ * The path as a router may dispatch it, so that a pattern matches every
+ * spelling that reaches its route: percent-escapes decoded once as
+ * `decodeURI` does (Fastify and Hono route on that: `/%61dmin` is `/admin`;
+ * reserved characters such as `%2F` stay encoded), runs of slashes as one
+ * (Fastify's `ignoreDuplicateSlashes`), and anything from a `;` on dropped
+ * (its `useSemicolonDelimiter`). Matching wider than one router does only
+ * applies a rule to requests that router answers 404.
+ */
+export function routablePath(path: string): string {
+  let routable = path.includes('%') ? decodeLeniently(path) : path;
+  if (routable.includes('//')) routable = routable.replace(/\/{2,}/g, '/');
+  const semicolon = routable.indexOf(';');
+  if (semicolon >= 0) routable = routable.slice(0, semicolon) || '/';
+  return routable;
+}
+
+/**
+ * The path as string patterns compare it: {@link routablePath} in lower case
+ * (Express routes case-insensitively by default), one trailing slash dropped
+ * (not from `/`; Express's non-strict routing and Fastify's
+ * `ignoreTrailingSlash`).
+ */
 export function comparablePath(path: string): string {
-  const lower = path.toLowerCase();
+  const lower = routablePath(path).toLowerCase();
   return lower.length > 1 && lower.charCodeAt(lower.length - 1) === 0x2f
     ? lower.slice(0, -1)
     : lower;
@@ -30,8 +72,9 @@ export function methodSet(option: string, methods: unknown): ReadonlySet<string>
 }
 
 /**
- * A path pattern: `/exact`, `/prefix/*`, or a RegExp tested on the raw path.
- * String patterns compare case-insensitively and ignore a trailing slash.
+ * A path pattern: `/exact`, `/prefix/*`, or a RegExp tested on
+ * {@link routablePath}. String patterns compare case-insensitively and
+ * ignore a trailing slash.
  */
 export function pathMatcher(
   option: string,

@@ -66,6 +66,9 @@ describe('pathOf', () => {
     expect(pathOf('http://example.com/a?x')).toBe('/a');
     expect(pathOf('https://example.com')).toBe('/');
     expect(pathOf('*')).toBe('*');
+    expect(pathOf('/admin#x')).toBe('/admin');
+    expect(pathOf('/a#b?c')).toBe('/a');
+    expect(pathOf('#x')).toBe('/');
   });
 });
 

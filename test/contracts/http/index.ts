@@ -7,6 +7,7 @@ import { hooksContract } from './hooks.ts';
 import { hostileContract } from './hostile.ts';
 import { limitsContract } from './limits.ts';
 import { proxyContract } from './proxy.ts';
+import { routingContract } from './routing.ts';
 import { skipContract } from './skip.ts';
 
 export type { AdapterFactory, Protocol, TestServer } from './harness.ts';
@@ -25,6 +26,7 @@ export function httpConformance(
     limitsContract(factory);
     proxyContract(factory);
     skipContract(factory);
+    routingContract(factory, protocol);
     failureContract(factory);
     hooksContract(factory);
     hostileContract(factory, protocol);

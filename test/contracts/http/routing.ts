@@ -1,0 +1,75 @@
+/**
+ * Route rules and skip lists apply to every spelling of a path that a
+ * router may dispatch to the route: percent-escapes Fastify and Hono decode,
+ * case and trailing slashes Express ignores, repeated slashes, a `;` suffix,
+ * a raw fragment. The suite's apps answer every path, so a rule that missed
+ * a spelling would let the handler answer 200.
+ */
+import { describe, expect, it } from 'vitest';
+import { composed } from './composed.ts';
+import { limited } from './fixtures.ts';
+import { type AdapterFactory, type Protocol, rawRequest, rawStatus, serve } from './harness.ts';
+
+export function routingContract(factory: AdapterFactory, protocol: Protocol): void {
+  describe('paths as routers see them', () => {
+    async function guarded() {
+      const { lw } = await composed({ rateLimit: { limit: 1000, window: '60s' } });
+      const guard = lw.requireJwt();
+      return serve(factory, {
+        ...lw.httpOptions,
+        routes: [
+          { path: '/admin', guard },
+          { path: '/admin/*', guard },
+          { path: /^\/reports\/\d+$/, guard },
+        ],
+      });
+    }
+
+    it('guards every spelling that reaches a guarded route', async () => {
+      const client = await guarded();
+      const spellings = [
+        '/admin',
+        '/%61dmin',
+        '/%61%64%6D%69%6E/users',
+        '/ADMIN',
+        '/admin/',
+        '//admin',
+        '/admin//users',
+        '/admin;jsessionid=1',
+        '/admin/users?x=1',
+        '/reports/%31%32',
+      ];
+      for (const path of spellings) {
+        expect((await client.send(path)).status, path).toBe(401);
+      }
+      // Other paths stay open, however they are spelt.
+      for (const path of ['/administrator', '/%61dministrator', '/admin%2Fusers', '/reports/x']) {
+        expect((await client.send(path)).status, path).toBe(200);
+      }
+    });
+
+    if (protocol === 'http/1.1')
+      it('guards a route whose target carries a raw fragment', async () => {
+        const client = await guarded();
+        for (const target of ['/admin#x', '/admin/users#/../open', '/%61dmin#']) {
+          const response = await rawRequest(
+            client.server.url,
+            `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+          );
+          expect(rawStatus(response), target).toBe(401);
+        }
+      });
+
+    it('skips the spellings of a skipped path, and limits the rest', async () => {
+      const { limiter, clock } = limited([{ name: 'one', limit: 1, window: '60s' }]);
+      const client = await serve(factory, { limiter, clock, skip: { paths: ['/health'] } });
+      for (const path of ['/health', '/%68ealth', '/health/', '//health']) {
+        const reply = await client.send(path);
+        expect(reply.status, path).toBe(200);
+        expect(reply.json.context.skipped, path).toBe(true);
+      }
+      expect((await client.send('/healthz')).status).toBe(200);
+      expect((await client.send('/%68ealthz')).status).toBe(429);
+    });
+  });
+}
