@@ -223,6 +223,7 @@ export {
   type BeforeLimitHook,
   bearerToken,
   type Cost,
+  contextOfFailedAdmission,
   createHttpPipeline,
   type DecisionHook,
   type ErrorFormat,

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nodeRequest, sendReply, setHeaders } from './node-response.ts';
-import { toPipeline } from './pipeline.ts';
+import { contextOfFailedAdmission, toPipeline } from './pipeline.ts';
 import { finishWith } from './response-end.ts';
 import type { Admission, HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
 
@@ -67,9 +67,21 @@ export function expressLockWatch(
     next();
   };
   return (req, res, next) => {
-    const admitted = pipeline.admit(nodeRequest(req, req, req.originalUrl ?? req.url));
+    const request = nodeRequest(req, req, req.originalUrl ?? req.url);
+    const admitted = pipeline.admit(request);
     if (admitted instanceof Promise) {
-      admitted.then((admission) => proceed(req, res, next, admission), next);
+      admitted.then(
+        (admission) => proceed(req, res, next, admission),
+        (error: unknown) => {
+          // The error response Express's handling sends still ends the request's context.
+          const context = contextOfFailedAdmission(request);
+          if (context !== undefined) {
+            req.lockwatch = context;
+            finishWith(pipeline as HttpPipeline<never>, res, context);
+          }
+          next(error);
+        },
+      );
     } else proceed(req, res, next, admitted);
   };
 }

@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidOptionError } from '../domain/config/errors.ts';
-import { toPipeline } from './pipeline.ts';
+import { contextOfFailedAdmission, toPipeline } from './pipeline.ts';
 import { pathOf } from './request.ts';
 import { finishWith } from './response-end.ts';
 import type {
@@ -116,18 +116,30 @@ const plugin: FastifyPluginCallback<FastifyLockWatchOptions> = (fastify, options
   fastify.addHook(
     hook,
     (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+      const incoming = {
+        method: request.method,
+        path: pathOf(request.url),
+        remoteAddress: request.raw.socket?.remoteAddress,
+        headers: request.headers,
+        raw: request,
+      };
       const admitted = pipeline.admit(
-        {
-          method: request.method,
-          path: pathOf(request.url),
-          remoteAddress: request.raw.socket?.remoteAddress,
-          headers: request.headers,
-          raw: request,
-        },
+        incoming,
         routesConfigured ? request.routeOptions.config?.lockwatch : undefined,
       );
       if (admitted instanceof Promise) {
-        admitted.then((admission) => proceed(request, reply, admission, done), done);
+        admitted.then(
+          (admission) => proceed(request, reply, admission, done),
+          (error: unknown) => {
+            // The error response Fastify sends still ends the request's context.
+            const context = contextOfFailedAdmission(incoming);
+            if (context !== undefined) {
+              request.lockwatch = context;
+              finishWith(pipeline as HttpPipeline<never>, reply.raw as ServerResponse, context);
+            }
+            done(error as Error);
+          },
+        );
       } else proceed(request, reply, admitted, done);
     },
   );

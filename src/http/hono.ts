@@ -8,9 +8,9 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { InvalidOptionError } from '../domain/config/errors.ts';
-import { toPipeline } from './pipeline.ts';
+import { contextOfFailedAdmission, toPipeline } from './pipeline.ts';
 import { type HeaderRecord, headersFromFetch, pathOf } from './request.ts';
-import type { HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
+import type { Admission, HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -75,16 +75,29 @@ export function honoLockWatch(
         'lockwatch/hono: no client address for a request, so client-IP limits do not apply to it; pass `remoteAddress` for your runtime.',
       );
     }
-    const admitted = pipeline.admit({
+    const request = {
       method: c.req.method,
       path: pathOf(c.req.url),
       remoteAddress: address,
       // Node's own header record when running on @hono/node-server: no copy.
       headers: nodeIncoming(c)?.headers ?? headersFromFetch(c.req.raw.headers),
       raw: c,
-    });
-    // No microtask when the pipeline admitted at once.
-    const admission = admitted instanceof Promise ? await admitted : admitted;
+    };
+    const admitted = pipeline.admit(request);
+    let admission: Admission;
+    if (admitted instanceof Promise) {
+      try {
+        admission = await admitted;
+      } catch (error) {
+        // Hono's error handler answers; as for a handler's error, the record says 500.
+        const context = contextOfFailedAdmission(request);
+        if (context !== undefined) {
+          c.set('lockwatch', context);
+          pipeline.finish(context, 500);
+        }
+        throw error;
+      }
+    } else admission = admitted;
     const { context, reply } = admission;
     c.set('lockwatch', context);
     if (reply !== undefined) {

@@ -13,7 +13,7 @@ export {
   requireJwt,
 } from './guards.ts';
 export { ceilSeconds, policyField, policyItem } from './headers.ts';
-export { createHttpPipeline, isHttpPipeline } from './pipeline.ts';
+export { contextOfFailedAdmission, createHttpPipeline, isHttpPipeline } from './pipeline.ts';
 export type { RefusalCode } from './replies.ts';
 export { type HeaderRecord, headersFromFetch, pathOf } from './request.ts';
 export type * from './types.ts';

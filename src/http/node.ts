@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionError } from '../domain/config/errors.ts';
 import { nodeRequest, sendReply, setHeaders } from './node-response.ts';
-import { toPipeline } from './pipeline.ts';
+import { contextOfFailedAdmission, toPipeline } from './pipeline.ts';
 import { finishWith } from './response-end.ts';
 import type { Admission, HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
 
@@ -72,10 +72,19 @@ export function nodeLockWatch(
     if (result instanceof Promise) result.catch((error: unknown) => onError(error, req, res));
   };
   return (req, res) => {
-    const admitted = pipeline.admit(nodeRequest(req, req));
+    const request = nodeRequest(req, req);
+    const admitted = pipeline.admit(request);
     if (admitted instanceof Promise) {
       admitted
-        .then((admission) => proceed(req, res, admission))
+        .then(
+          (admission) => proceed(req, res, admission),
+          (error: unknown) => {
+            // The response onError sends still ends the request's context.
+            const context = contextOfFailedAdmission(request);
+            if (context !== undefined) finishWith(pipeline as HttpPipeline<never>, res, context);
+            throw error;
+          },
+        )
         .catch((error: unknown) => onError(error, req, res));
       return;
     }

@@ -180,6 +180,21 @@ export function toPipeline<N>(source: HttpOptions<N> | HttpPipeline<N>): HttpPip
     : createHttpPipeline(source as HttpOptions<N>);
 }
 
+// Requests whose admission failed, and their contexts: keyed by the request object the adapter
+// made (one per request), so concurrent failures with one shared error cannot mix them up.
+const failedAdmissions = new WeakMap<object, LockWatchContext>();
+
+/**
+ * The context of a request whose `begin`/`admit` failed (a guard, key or
+ * skip function that threw, a store error without failure policy), given
+ * the request object passed to it; undefined otherwise. An adapter reports
+ * the end of that request with it, so the error response still gets its
+ * finish hooks and audit record.
+ */
+export function contextOfFailedAdmission(request: object): LockWatchContext | undefined {
+  return failedAdmissions.get(request);
+}
+
 /** Orders two checks: true when `a` decides over `b`. */
 function decidesOver(a: Decision, b: Decision): boolean {
   if (a.allowed !== b.allowed) return !a.allowed;
@@ -604,11 +619,19 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     request: HttpRequest<N>,
     override?: RouteSettings<N> | false,
   ): Admission | Promise<Admission> => {
+    let context: Context<N> | undefined;
     try {
-      const context = new Context(request, resolved);
+      context = new Context(request, resolved);
       const route = routeOf(request, override);
-      return fromBeforeHook(request, context, route, 0, route.skip);
+      const admitted = fromBeforeHook(request, context, route, 0, route.skip);
+      if (!(admitted instanceof Promise)) return admitted;
+      const started = context;
+      return admitted.then(undefined, (error: unknown) => {
+        failedAdmissions.set(request, started);
+        throw error;
+      });
     } catch (error) {
+      if (context !== undefined) failedAdmissions.set(request, context);
       return Promise.reject(error);
     }
   };

@@ -72,6 +72,48 @@ export function hooksContract(factory: AdapterFactory): void {
       expect(event!.statusCode).toBe(500);
     });
 
+    it("reports a request whose admission failed, with the error response's status", async () => {
+      const { limiter, clock } = limited();
+      const finished = collector<FinishEvent>();
+      const client = await serve(factory, {
+        clock,
+        routes: [
+          {
+            path: '/guarded',
+            guard: () => {
+              throw new Error('guard failed');
+            },
+          },
+          {
+            path: '/async-guarded',
+            guard: async () => {
+              throw new Error('guard failed');
+            },
+          },
+        ],
+        limits: [
+          {
+            name: 'keyed',
+            limiter,
+            key: (request) => {
+              if (request.path === '/bad-key') throw new Error('key failed');
+              return 'client';
+            },
+          },
+        ],
+        hooks: { onFinish: (e) => finished.push(e) },
+      });
+      for (const path of ['/guarded', '/async-guarded', '/bad-key']) {
+        expect((await client.send(path)).status, path).toBe(500);
+      }
+      const events = await finished.atLeast(3);
+      expect(events.map((e) => [e.context.path, e.statusCode]).sort()).toEqual([
+        ['/async-guarded', 500],
+        ['/bad-key', 500],
+        ['/guarded', 500],
+      ]);
+    });
+
     it('lets decision hooks flag anomalies that handlers see, and end an admitted request', async () => {
       const { limiter, clock } = limited([
         { name: 'api', limit: 100, window: '60s' },
