@@ -2,14 +2,17 @@
  * Hono 4 middleware (`lockwatch/hono`): `app.use(honoLockWatch(options))`,
  * with the request's context in `c.get('lockwatch')`. The client address
  * comes from @hono/node-server's incoming request, Bun's `requestIP` or
- * Deno's `remoteAddr`, or your `remoteAddress` function. Latency in finish
- * hooks runs until the handler returns its Response (a streamed body may
- * still be flowing).
+ * Deno's `remoteAddr`, or your `remoteAddress` function. On
+ * @hono/node-server, finish hooks see the response as Node sent it (status,
+ * latency to its end, an aborted request as 499), as with the other
+ * adapters; elsewhere latency runs until the handler returns its Response.
  */
+import type { ServerResponse } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { InvalidOptionError } from '../domain/config/errors.ts';
 import { contextOfFailedAdmission, toPipeline } from './pipeline.ts';
 import { type HeaderRecord, headersFromFetch, pathOf } from './request.ts';
+import { finishWith } from './response-end.ts';
 import type { Admission, HttpOptions, HttpPipeline, LockWatchContext } from './types.ts';
 
 declare module 'hono' {
@@ -30,6 +33,7 @@ interface NodeBindings {
     readonly headers?: HeaderRecord;
     readonly socket?: { readonly remoteAddress?: string };
   };
+  readonly outgoing?: unknown;
 }
 
 interface RuntimeBindings extends NodeBindings {
@@ -41,6 +45,15 @@ interface RuntimeBindings extends NodeBindings {
 function nodeIncoming(c: Context): NodeBindings['incoming'] {
   const env = c.env as RuntimeBindings | undefined;
   return env?.server?.incoming ?? env?.incoming;
+}
+
+/** The Node response @hono/node-server writes, when running there. */
+function nodeOutgoing(c: Context): ServerResponse | undefined {
+  const env = c.env as RuntimeBindings | undefined;
+  const outgoing = env?.server?.outgoing ?? env?.outgoing;
+  return typeof outgoing === 'object' && outgoing !== null && 'writableEnded' in outgoing
+    ? (outgoing as ServerResponse)
+    : undefined;
 }
 
 function defaultRemoteAddress(c: Context): string | undefined {
@@ -84,16 +97,23 @@ export function honoLockWatch(
       raw: c,
     };
     const admitted = pipeline.admit(request);
+    // On @hono/node-server the response Node writes is known: its end is reported as the other
+    // adapters report it (the status sent, latency to the last byte, a client that went away).
+    const outgoing = nodeOutgoing(c);
+    const ended = (context: LockWatchContext, status: number): void => {
+      if (outgoing !== undefined) finishWith(pipeline as HttpPipeline<never>, outgoing, context);
+      else pipeline.finish(context, status);
+    };
     let admission: Admission;
     if (admitted instanceof Promise) {
       try {
         admission = await admitted;
       } catch (error) {
-        // Hono's error handler answers; as for a handler's error, the record says 500.
+        // Hono's error handler answers; elsewhere than on Node the record says 500.
         const context = contextOfFailedAdmission(request);
         if (context !== undefined) {
           c.set('lockwatch', context);
-          pipeline.finish(context, 500);
+          ended(context, 500);
         }
         throw error;
       }
@@ -101,17 +121,26 @@ export function honoLockWatch(
     const { context, reply } = admission;
     c.set('lockwatch', context);
     if (reply !== undefined) {
-      pipeline.finish(context, reply.status);
+      ended(context, reply.status);
       return c.body(reply.body, reply.status as 429, reply.headers);
     }
-    for (const name in admission.headers) c.header(name, admission.headers[name]);
+    const { headers } = admission;
+    for (const name in headers) c.header(name, headers[name]);
+    // Before the handler runs: a client may go away while it does.
+    if (outgoing !== undefined) finishWith(pipeline as HttpPipeline<never>, outgoing, context);
     try {
       await next();
     } catch (error) {
-      pipeline.finish(context, 500);
+      if (outgoing === undefined) pipeline.finish(context, 500);
       throw error;
     }
-    pipeline.finish(context, c.res.status);
+    // A handler that returns a Response of its own replaces the one the fields were set on.
+    let first: string | undefined;
+    for (first in headers) break;
+    if (first !== undefined && !c.res.headers.has(first)) {
+      for (const name in headers) c.header(name, headers[name]);
+    }
+    if (outgoing === undefined) pipeline.finish(context, c.res.status);
   };
 }
 

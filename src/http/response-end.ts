@@ -7,19 +7,25 @@
  * responses still open when the client hangs up (aborted, 499). Responses
  * Node does not publish (the HTTP/2 compatibility API) get listeners.
  */
-import { subscribe } from 'node:diagnostics_channel';
-import { ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpPipeline, LockWatchContext } from './types.ts';
+
+// Node's modules are fetched when the first response is tracked, not imported: the Hono adapter
+// uses this module on @hono/node-server and must still load where there is no node:http.
+let httpResponse: typeof ServerResponse | undefined;
 
 const finishChannel = 'http.server.response.finish';
 const kContext = Symbol('lockwatch.context');
 const kPipeline = Symbol('lockwatch.pipeline');
+const kMore = Symbol('lockwatch.more-contexts');
 const kOpen = Symbol('lockwatch.open-responses');
 
 interface Tracked extends ServerResponse {
   [kContext]?: LockWatchContext | undefined;
   [kPipeline]?: HttpPipeline<never> | undefined;
+  /** Contexts of further pipelines on the same response (two LockWatch middlewares on a route). */
+  [kMore]?: [HttpPipeline<never>, LockWatchContext][] | undefined;
 }
 
 interface TrackedSocket extends Socket {
@@ -33,14 +39,29 @@ interface FinishMessage {
 
 let subscribed = false;
 
-/** Ends the response's context once; true when it had one. */
+/**
+ * Whether a response that ended was cut short: the server never called
+ * `end()`. (An HTTP/2 response whose stream the client reset reports
+ * `writableFinished` and emits `finish` all the same.)
+ */
+function wasAborted(response: ServerResponse): boolean {
+  return !response.writableEnded;
+}
+
+/** Ends the response's contexts once; true when it had one. */
 function end(response: Tracked, aborted: boolean): boolean {
   const context = response[kContext];
   if (context === undefined) return false;
   const pipeline = response[kPipeline]!;
+  const more = response[kMore];
   response[kContext] = undefined;
   response[kPipeline] = undefined;
+  response[kMore] = undefined;
   pipeline.finish(context, response.statusCode, aborted);
+  if (more !== undefined) {
+    for (const [other, otherContext] of more)
+      other.finish(otherContext, response.statusCode, aborted);
+  }
   return true;
 }
 
@@ -54,7 +75,7 @@ function onSocketClose(this: TrackedSocket): void {
   const open = this[kOpen];
   if (open === undefined) return;
   this[kOpen] = undefined;
-  for (const response of open) end(response, !response.writableFinished);
+  for (const response of open) end(response, wasAborted(response));
 }
 
 /**
@@ -69,19 +90,26 @@ export function finishWith(
   context: LockWatchContext,
 ): void {
   if (res.writableFinished || res.destroyed) {
-    pipeline.finish(context, res.statusCode, !res.writableFinished);
+    pipeline.finish(context, res.statusCode, wasAborted(res));
     return;
   }
   const socket = res.socket as TrackedSocket | null;
-  if (!(res instanceof ServerResponse) || socket === null) {
+  httpResponse ??= process.getBuiltinModule('node:http').ServerResponse;
+  if (!(res instanceof httpResponse) || socket === null) {
     listenTo(pipeline, res, context);
     return;
   }
   if (!subscribed) {
-    subscribe(finishChannel, onFinish);
+    process.getBuiltinModule('node:diagnostics_channel').subscribe(finishChannel, onFinish);
     subscribed = true;
   }
   const tracked = res as Tracked;
+  if (tracked[kContext] !== undefined) {
+    // Already tracked for another pipeline (and so in its socket's set): end both together.
+    tracked[kMore] ??= [];
+    tracked[kMore].push([pipeline, context]);
+    return;
+  }
   tracked[kContext] = context;
   tracked[kPipeline] = pipeline;
   let open = socket[kOpen];
@@ -102,7 +130,7 @@ function listenTo(
   const done = () => {
     res.off('finish', done);
     res.off('close', done);
-    pipeline.finish(context, res.statusCode, !res.writableFinished);
+    pipeline.finish(context, res.statusCode, wasAborted(res));
   };
   res.on('finish', done);
   res.on('close', done);

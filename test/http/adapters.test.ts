@@ -1,8 +1,13 @@
 /** What each adapter adds to the shared pipeline: Fastify route config and hooks, Express mounts, Hono runtimes, node:http errors. */
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import { createServer as createHttp2Server, connect as http2Connect } from 'node:http2';
+import { createServer, type Server } from 'node:http';
+import {
+  createServer as createHttp2Server,
+  connect as http2Connect,
+  constants as http2Constants,
+} from 'node:http2';
 import { type AddressInfo, connect } from 'node:net';
+import { serve as serveHono } from '@hono/node-server';
 import express from 'express';
 import { Hono } from 'hono';
 import { request } from 'undici';
@@ -135,6 +140,40 @@ describe('Express middleware', () => {
     });
     expect((await get(`${url}/api/items`)).status).toBe(429);
   });
+
+  it('reports one response to every LockWatch middleware it went through', async () => {
+    const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
+    const strict = limited([{ name: 'search', limit: 100, window: '60s' }], { clock });
+    const finished: string[] = [];
+    const app = express();
+    app.use(
+      expressLockWatch({
+        limiter,
+        clock,
+        hooks: { onFinish: (e) => finished.push(`global ${e.context.path} ${e.statusCode}`) },
+      }),
+    );
+    app.use(
+      '/search',
+      expressLockWatch({
+        limiter: strict.limiter,
+        clock,
+        hooks: { onFinish: (e) => finished.push(`search ${e.context.path} ${e.statusCode}`) },
+      }),
+    );
+    app.use((_req, res) => {
+      res.status(200).end('ok');
+    });
+    const url = await serveNode(app);
+    expect((await get(`${url}/search`)).status).toBe(200);
+    expect((await get(`${url}/other`)).status).toBe(200);
+    await vi.waitFor(() => expect(finished).toHaveLength(3));
+    expect(finished.sort()).toEqual([
+      'global /other 200',
+      'global /search 200',
+      'search /search 200',
+    ]);
+  });
 });
 
 describe('Hono middleware', () => {
@@ -149,6 +188,20 @@ describe('Hono middleware', () => {
     const second = await app.request('/', { headers: { 'X-Forwarded-For': '203.0.113.4' } });
     expect(second.status).toBe(429);
     expect(await second.json()).toEqual({ error: 'rate_limit_exceeded', retry_after: 60 });
+  });
+
+  it('keeps the rate-limit fields on a Response the handler makes itself', async () => {
+    const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
+    const app = new Hono();
+    app.use(honoLockWatch({ limiter, clock }, { remoteAddress: () => '10.0.0.1' }));
+    app.get('/raw', () => new Response('raw', { status: 201 }));
+    app.get('/fetched', () => Response.json({ ok: true }));
+    for (const path of ['/raw', '/fetched']) {
+      const response = await app.request(path);
+      expect(response.headers.get('x-ratelimit-remaining'), path).not.toBeNull();
+      expect(response.headers.get('ratelimit-policy'), path).toBe('"wide";q=100;w=60');
+    }
+    expect((await app.request('/raw')).status).toBe(201);
   });
 });
 
@@ -200,7 +253,7 @@ describe('aborted requests', () => {
     return finished;
   }
 
-  it('finish with aborted: true and 499 on Express, Fastify and node:http', async () => {
+  it('finish with aborted: true and 499 on Express, Fastify, node:http and Hono', async () => {
     const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
     const servers: { close(): unknown }[] = [];
     onTestFinished(async () => {
@@ -236,7 +289,73 @@ describe('aborted requests', () => {
       servers.push(server);
       return server.url;
     });
-    for (const event of [viaExpress, viaNode, viaFastify]) {
+    const viaHono = await abortAgainst(async (onFinish, entered) => {
+      const app = new Hono();
+      app.use(honoLockWatch({ limiter, clock, hooks: { onFinish } }));
+      app.get('/hang', () => {
+        entered();
+        return new Promise<Response>(() => {});
+      });
+      const server = serveHono({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+      if (!server.listening) await once(server, 'listening');
+      servers.push({
+        close: () => {
+          server.closeAllConnections();
+          server.close();
+        },
+      });
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    for (const event of [viaExpress, viaNode, viaFastify, viaHono]) {
+      expect(event).toMatchObject({ aborted: true, statusCode: 499 });
+      expect(event.context.path).toBe('/hang');
+    }
+  });
+
+  it('finish with aborted: true and 499 when an HTTP/2 client resets the stream', async () => {
+    const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
+    const resetDuring = async (url: string, entered: Promise<void>) => {
+      const session = http2Connect(url);
+      onTestFinished(() => session.destroy());
+      const stream = session.request({ ':path': '/hang' });
+      stream.on('error', () => {});
+      await entered;
+      stream.close(http2Constants.NGHTTP2_CANCEL);
+    };
+    const viaNode = new Promise<FinishEvent>((resolve) => {
+      let enter: () => void = () => {};
+      const entered = new Promise<void>((r) => (enter = r));
+      const server = createHttp2Server(
+        nodeLockWatch({ limiter, clock, hooks: { onFinish: resolve } }, (_req, res) => {
+          enter();
+          setTimeout(() => res.end('late'), 100);
+        }) as unknown as Parameters<typeof createHttp2Server>[0],
+      ).listen(0, '127.0.0.1');
+      onTestFinished(() => {
+        server.close();
+      });
+      once(server, 'listening').then(() =>
+        resetDuring(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, entered),
+      );
+    });
+    let enterFastify: () => void = () => {};
+    const fastifyEntered = new Promise<void>((r) => (enterFastify = r));
+    let fastifyEvent: (event: FinishEvent) => void = () => {};
+    const viaFastify = new Promise<FinishEvent>((r) => (fastifyEvent = r));
+    const fastify = await startFastify(
+      { limiter, clock, hooks: { onFinish: (e) => fastifyEvent(e) } },
+      (app) => {
+        app.get('/hang', async () => {
+          enterFastify();
+          await new Promise((r) => setTimeout(r, 100));
+          return 'late';
+        });
+      },
+      true,
+    );
+    onTestFinished(() => fastify.close());
+    await resetDuring(fastify.url, fastifyEntered);
+    for (const event of [await viaNode, await viaFastify]) {
       expect(event).toMatchObject({ aborted: true, statusCode: 499 });
       expect(event.context.path).toBe('/hang');
     }
