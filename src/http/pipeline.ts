@@ -308,17 +308,27 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
       : checkSubject(limit, request, key);
   };
 
+  /**
+   * Gives back what the admitting limits charged when another limit refused,
+   * then reads their state again, so the fields of the refusal show what the
+   * client has left (the decisions of the charge would show one cost less).
+   */
   const refund = async (
     limits: readonly CompiledLimit<N>[],
-    checks: readonly (LimitCheck | undefined)[],
+    checks: (LimitCheck | undefined)[],
     context: LockWatchContext,
   ): Promise<void> => {
+    const refunded = async (index: number, done: LimitCheck): Promise<void> => {
+      const { limiter } = limits[index]!;
+      const options = done.cost === undefined ? undefined : { cost: done.cost };
+      await limiter.refund(done.subject, options);
+      checks[index] = { ...done, decision: await limiter.peek(done.subject, options) };
+    };
     const refunds: Promise<void>[] = [];
     for (let i = 0; i < checks.length; i++) {
       const done = checks[i];
       if (done === undefined || !done.decision.allowed || done.cost === 0) continue;
-      const options = done.cost === undefined ? undefined : { cost: done.cost };
-      refunds.push(limits[i]!.limiter.refund(done.subject, options));
+      refunds.push(refunded(i, done));
     }
     for (const result of await Promise.allSettled(refunds)) {
       if (result.status === 'rejected') onError(result.reason, context);

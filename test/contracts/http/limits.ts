@@ -231,8 +231,9 @@ export function limitsContract(factory: AdapterFactory): void {
       expect(first.headers['x-ratelimit-limit']).toBe('1');
       const refused = await client.send('/', { headers: { 'x-api-key': 'secret-1' } });
       expect(refused.status).toBe(429);
-      // The per-IP charge of the refused request was given back.
+      // The per-IP charge of the refused request was given back, and its fields say so.
       expect((await perIp.limiter.peek('ip:127.0.0.1')).remaining).toBe(4);
+      expect(refused.headers.ratelimit).toBe('"ip";r=4;t=40, "key";r=0;t=40');
       // A request without an API key has no such subject: only the IP limit applies.
       const anonymous = await client.send('/');
       expect(anonymous.status).toBe(200);
