@@ -54,7 +54,13 @@ export function expressLockWatch(
     req.lockwatch = context;
     finishWith(pipeline as HttpPipeline<never>, res, context);
     if (reply !== undefined) {
-      sendReply(res, reply);
+      try {
+        sendReply(res, reply);
+      } catch (error) {
+        // A hook's reply Node refuses (a bad field value): after an await, a throw here would be
+        // an unhandled rejection, which ends the process.
+        next(error);
+      }
       return;
     }
     try {

@@ -15,7 +15,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { customKey } from '../../src/domain/ratelimit/keys.ts';
 import { expressLockWatch } from '../../src/http/express.ts';
 import { honoLockWatch } from '../../src/http/hono.ts';
-import { createHttpPipeline, type FinishEvent } from '../../src/http/index.ts';
+import { createHttpPipeline, type FinishEvent, type HttpReply } from '../../src/http/index.ts';
 import { nodeLockWatch } from '../../src/http/node.ts';
 import { limited } from '../contracts/http/fixtures.ts';
 import { handlerBody } from '../contracts/http/harness.ts';
@@ -139,6 +139,37 @@ describe('Express middleware', () => {
       skipped: false,
     });
     expect((await get(`${url}/api/items`)).status).toBe(429);
+  });
+
+  it("hands a hook reply Node refuses to Express's error handling, after an await too", async () => {
+    const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
+    const bad: HttpReply = { status: 403, headers: { 'x-reason': 'a\nb' }, body: 'no' };
+    const app = express();
+    app.use(
+      expressLockWatch({
+        limiter,
+        clock,
+        hooks: {
+          beforeLimit: (request) => (request.path === '/sync' ? bad : Promise.resolve(bad)),
+        },
+      }),
+    );
+    app.use(
+      (
+        _error: unknown,
+        _req: express.Request,
+        res: express.Response,
+        _next: express.NextFunction,
+      ) => {
+        res.status(500).end('handled');
+      },
+    );
+    const url = await serveNode(app);
+    for (const path of ['/sync', '/async']) {
+      const reply = await get(`${url}${path}`);
+      expect(reply.status, path).toBe(500);
+      expect(reply.text, path).toBe('handled');
+    }
   });
 
   it('reports one response to every LockWatch middleware it went through', async () => {
