@@ -25,6 +25,13 @@ export interface MonitorBanOptions extends BanOptions {
   readonly on?: readonly AnomalyType[] | undefined;
 }
 
+/** The address an `ip:` subject names (its network address when grouped, `ip:2001:db8::/64`). */
+function subjectAddress(subject: string | undefined): string | undefined {
+  if (subject === undefined || !subject.startsWith('ip:')) return undefined;
+  const slash = subject.indexOf('/', 3);
+  return slash < 0 ? subject.slice(3) : subject.slice(3, slash);
+}
+
 /** Options of the anomaly monitor; `createAnomalyMonitor` fills in store and clock. */
 export interface AnomalyMonitorOptions {
   /** The store the rate limiter uses (bans and auth-failure counts live here too). */
@@ -216,10 +223,20 @@ export function anomalyMonitorFromParts(options: AnomalyMonitorOptions): Anomaly
     return [report('burst', subject, count, burst.policy.windowMs, burst.severity, context)];
   };
 
-  const screen = (context: RequestContext) =>
-    lists.size === 0
-      ? undefined
-      : lists.check(context.ip, context.subject === undefined ? undefined : [context.subject]);
+  const screen = (context: RequestContext) => {
+    if (lists.size === 0) return undefined;
+    const subjects = context.subject === undefined ? undefined : [context.subject];
+    const fromSubject = subjectAddress(context.subject);
+    if (fromSubject === undefined || fromSubject === context.ip) {
+      return lists.check(context.ip, subjects);
+    }
+    // Two addresses: an `ip:` subject is the client as the key resolved it behind proxies, while
+    // `ip` may be the socket's (a proxy). Either one denies; only the subject's may allow, or
+    // every client behind an allowed proxy would skip the limits.
+    const verdict = lists.check(fromSubject, subjects);
+    if (verdict === 'deny' || context.ip === undefined) return verdict;
+    return lists.check(context.ip) === 'deny' ? 'deny' : verdict;
+  };
 
   return {
     policies: burst === undefined ? Object.freeze([]) : Object.freeze([burst.policy]),

@@ -122,4 +122,36 @@ describe('allow and deny lists', () => {
     }
     expect(store.size).toBe(0);
   });
+
+  it('screens the client an ip: subject names, not only the socket address (a proxy)', async () => {
+    const clock = createManualClock();
+    const store = createMemoryWindowStore({ clock });
+    const monitor = createAnomalyMonitor({
+      store,
+      clock,
+      lists: { allow: ['10.0.0.0/8'], deny: ['203.0.113.0/24', '2001:db8:bad::/48'] },
+    });
+    const limiter = createRateLimiter({
+      store,
+      policies: [{ name: 'ip', limit: 100, window: '1m' }, ...monitor.policies],
+    });
+    // Behind an allowed proxy at 10.0.0.5: a denied client is denied, another is not allowlisted.
+    expect(
+      await monitor.check(limiter, { subject: 'ip:203.0.113.7', ip: '10.0.0.5' }),
+    ).toMatchObject({ allowed: false, reason: 'denylist' });
+    expect(
+      await monitor.check(limiter, { subject: 'ip:198.51.100.1', ip: '10.0.0.5' }),
+    ).toMatchObject({ allowed: true, reason: 'ok' });
+    // A grouped IPv6 subject is screened by its network; a denied socket address still denies.
+    expect(
+      await monitor.check(limiter, { subject: 'ip:2001:db8:bad:1::/64', ip: '10.0.0.5' }),
+    ).toMatchObject({ allowed: false, reason: 'denylist' });
+    expect(
+      await monitor.check(limiter, { subject: 'ip:198.51.100.1', ip: '203.0.113.9' }),
+    ).toMatchObject({ allowed: false, reason: 'denylist' });
+    expect(await monitor.check(limiter, { subject: 'ip:10.1.2.3', ip: '10.0.0.5' })).toMatchObject({
+      allowed: true,
+      reason: 'allowlist',
+    });
+  });
 });
