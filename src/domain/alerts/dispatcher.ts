@@ -187,6 +187,15 @@ export function alertDispatcherFromParts(options: AlertDispatcherOptions): Alert
     } catch (error) {
       failed++;
       events.emit({ type: 'failed', alert, error });
+      // Nothing went out: give the period's slot back, or the next alert of this attack would be
+      // suppressed for a whole period behind one that was never delivered.
+      local.delete(key);
+      try {
+        await store.reset(`alert:${alert.type}:${alert.subject}`, policies);
+      } catch (resetError) {
+        dedupErrors++;
+        events.emit({ type: 'dedup_error', alert, error: resetError });
+      }
     }
   };
 

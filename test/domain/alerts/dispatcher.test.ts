@@ -119,6 +119,37 @@ describe('alert dispatcher', () => {
     expect(dispatcher.counts.sent + dispatcher.counts.failed).toBe(5);
   });
 
+  it('gives the dedup slot back when the sink refused an alert, so the next one goes out', async () => {
+    const clock = createManualClock();
+    const store = createMemoryWindowStore({ clock });
+    let refuse = true;
+    const received: Alert[] = [];
+    const sink: AlertSink = {
+      async send(a) {
+        if (refuse) {
+          refuse = false;
+          throw new Error('every receiver queue is full');
+        }
+        received.push(a);
+      },
+      async close() {},
+    };
+    const a = createAlertDispatcher({ sink, store, clock });
+    const b = createAlertDispatcher({ sink, store, clock }); // another app server
+    expect(a.raise(alert(clock, 'ip:1'))).toBe('queued');
+    await settle();
+    expect(a.counts).toMatchObject({ sent: 0, failed: 1 });
+    clock.advance(1000);
+    expect(a.raise(alert(clock, 'ip:1'))).toBe('queued');
+    await settle();
+    expect(received.map((r) => r.subject)).toEqual(['ip:1']);
+    // Delivered now: the period holds again, on every server.
+    expect(a.raise(alert(clock, 'ip:1'))).toBe('suppressed');
+    b.raise(alert(clock, 'ip:1'));
+    await settle();
+    expect(received).toHaveLength(1);
+  });
+
   it('drops past the queue bound and after close; close() drains and closes the sink', async () => {
     const clock = createManualClock();
     const store = createMemoryWindowStore({ clock });
