@@ -29,8 +29,14 @@ export function buildFilter(
     params.push(query.userId);
   }
   if (query.endpointPrefix !== undefined && query.endpointPrefix !== '') {
+    const prefix = query.endpointPrefix;
     terms.push("endpoint like ? escape '\\'");
-    params.push(`${query.endpointPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    params.push(`${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (engine === 'sqlite') {
+      // SQLite's LIKE ignores ASCII case: /Admin would match /admin. The LIKE still narrows.
+      terms.push('substr(endpoint, 1, length(?)) = ?');
+      params.push(prefix, prefix);
+    }
   }
   if (query.method !== undefined) {
     terms.push('method = ?');

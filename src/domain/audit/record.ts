@@ -58,7 +58,7 @@ function optionalText(value: unknown, max: number): string | undefined {
 /**
  * Turns an entry into a record the sinks can store as is: texts capped,
  * status an integer from 0 to 999, latency a finite non-negative number,
- * flags booleans, timestamp an integer. Never throws: the request path must
+ * flags booleans, timestamp a safe integer (else the logger's clock). Never throws: the request path must
  * not fail because of its audit record.
  */
 export function toAuditRecord(entry: AuditEntry, id: string, now: number): AuditRecord {
@@ -67,8 +67,9 @@ export function toAuditRecord(entry: AuditEntry, id: string, now: number): Audit
   const latency = entry.latencyMs;
   return {
     id,
+    // A time past 2^53 ms (year 287,396) would be stored rounded and break the cursors made from it.
     timestamp:
-      typeof timestamp === 'number' && Number.isFinite(timestamp) && timestamp >= 0
+      typeof timestamp === 'number' && timestamp >= 0 && Number.isSafeInteger(Math.trunc(timestamp))
         ? Math.trunc(timestamp)
         : now,
     requestId: optionalText(entry.requestId, auditFieldLimits.requestId),

@@ -138,6 +138,22 @@ export function auditLogContract(name: string, create: AuditLogFactory): void {
       }
     });
 
+    it('matches an endpoint prefix case-sensitively, as the path was sent', async () => {
+      const records = ['/Admin/x', '/admin/y', '/ADMIN', '/admins', '/é/1', '/É/2'].map(
+        (endpoint, i) => auditRecord(i, { endpoint }),
+      );
+      await sink.write(records);
+      for (const prefix of ['/admin', '/Admin', '/é']) {
+        const page = await reader.query({ endpointPrefix: prefix });
+        expect(page.records.map((r) => r.endpoint).sort(), prefix).toEqual(
+          records
+            .filter((r) => r.endpoint.startsWith(prefix))
+            .map((r) => r.endpoint)
+            .sort(),
+        );
+      }
+    });
+
     it('pages with cursors: every record once, in order, unmoved by newer writes', async () => {
       await sink.write(sample);
       const seen: AuditRecord[] = [];

@@ -50,6 +50,11 @@ describe('audit records', () => {
     expect(record.latencyMs).toBe(0);
     expect(record.ip).toBe('');
     expect(record.rateLimitHit).toBe(false);
+    // Times no cursor could encode exactly are replaced by the logger's clock.
+    for (const timestamp of [1.7e16, Number.POSITIVE_INFINITY, -1]) {
+      expect(toAuditRecord({ ...base, timestamp }, 'id-3', 99).timestamp).toBe(99);
+    }
+    expect(toAuditRecord({ ...base, timestamp: 1234.9 }, 'id-4', 99).timestamp).toBe(1234);
   });
 });
 
