@@ -187,7 +187,17 @@ function header(headers: HeaderSource, name: string): string {
   if (typeof (headers as { get?: unknown }).get === 'function') {
     value = (headers as { get(name: string): string | null }).get(name);
   } else {
-    value = (headers as Record<string, string | readonly string[] | undefined>)[name];
+    const record = headers as Record<string, string | readonly string[] | undefined>;
+    value = record[name];
+    if (value === undefined) {
+      // Field names are case-insensitive: gateways and frameworks hand over `Webhook-Id` too.
+      for (const key of Object.keys(record)) {
+        if (key.toLowerCase() === name) {
+          value = record[key];
+          break;
+        }
+      }
+    }
   }
   if (Array.isArray(value)) value = value[0];
   if (typeof value !== 'string' || value === '') {

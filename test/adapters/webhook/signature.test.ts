@@ -43,6 +43,15 @@ describe('Standard Webhooks signatures', () => {
     expect(
       verifyWebhook({ secret, headers: new Headers(headers()), body: Buffer.from(body), now }).id,
     ).toBe(id);
+    // A plain record with names as a gateway spells them.
+    const spelt = Object.fromEntries(
+      Object.entries(headers()).map(([name, value]) => [
+        name.replace(/(^|-)[a-z]/g, (c) => c.toUpperCase()),
+        value,
+      ]),
+    );
+    expect(Object.keys(spelt)).toContain('Webhook-Id');
+    expect(verifyWebhook({ secret, headers: spelt, body, now }).id).toBe(id);
   });
 
   it('accepts any matching signature among several, and any of several secrets', () => {
