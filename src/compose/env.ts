@@ -9,8 +9,11 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parseDatabaseUrl, type SqlTarget } from '../adapters/sql/config.ts';
 import { durationOption } from '../domain/config/duration.ts';
-import { InvalidOptionError } from '../domain/config/errors.ts';
+import { InvalidOptionError, renameOptionError } from '../domain/config/errors.ts';
+import { redactUrl } from '../domain/config/redact.ts';
+import { knownKeysOption } from '../domain/config/validate.ts';
 import type { FailureMode } from '../domain/failure/policy.ts';
 import { parseCidr } from '../domain/net/ip.ts';
 import type { TrustProxy } from '../domain/ratelimit/keys.ts';
@@ -20,6 +23,7 @@ import type { AuditReader, AuditSink } from '../ports/audit.ts';
 import type { TokenStore } from '../ports/token-store.ts';
 import type { WindowStore } from '../ports/window-store.ts';
 import { createLockWatch, type LockWatch, type LockWatchOptions } from './lockwatch.ts';
+import { lockWatchShape } from './options.ts';
 import { memoryStores } from './stores.ts';
 
 /** Every variable {@link readLockWatchEnv} reads, in documentation order. */
@@ -116,23 +120,27 @@ function durationVar(
   return durationOption(name, text, min, max);
 }
 
-function urlVar(name: LockWatchEnvVariable, text: string, schemes: readonly string[]): string {
+function urlVar(
+  name: LockWatchEnvVariable,
+  text: string,
+  schemes: readonly string[],
+  keep: 'path' | 'host',
+): string {
+  const accepted = `a URL (${schemes.join(', ')}; percent-encode any '/', '?', '#' or '@' in a password)`;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new InvalidOptionError(name, redactUrl(text), `a URL (${schemes.join(', ')})`);
+    throw new InvalidOptionError(name, redactUrl(text, keep), accepted);
   }
   if (!schemes.includes(url.protocol)) {
-    throw new InvalidOptionError(name, redactUrl(text), `a URL (${schemes.join(', ')})`);
+    throw new InvalidOptionError(name, redactUrl(text, keep), accepted);
   }
   return text;
 }
 
-/** A URL with its password replaced, for error messages. */
-function redactUrl(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
-}
+// The largest product of limit (or burst) and window in ms a policy takes (see definePolicy).
+const maxPolicyProduct = 2 ** 52;
 
 function trustProxyVar(env: Env): TrustProxy {
   const name = 'LOCKWATCH_TRUST_PROXY';
@@ -151,13 +159,22 @@ function trustProxyVar(env: Env): TrustProxy {
   }
   const entries = text.split(',').map((entry) => entry.trim());
   for (const entry of entries) {
+    let prefix: number;
     try {
-      parseCidr(entry, name);
+      prefix = parseCidr(entry, name).prefix;
     } catch {
       throw new InvalidOptionError(
         name,
         text,
         `a hop count (such as 1) or a comma-separated list of addresses and CIDRs such as 10.0.0.0/8,fd00::/8 ('${entry}' is neither)`,
+      );
+    }
+    if (prefix === 0) {
+      // Trusting every address trusts every hop: any client could pick its address (as with `true`).
+      throw new InvalidOptionError(
+        name,
+        text,
+        `a hop count (such as 1: one reverse proxy) or the addresses and CIDRs of your own proxies, such as 10.0.0.0/8,fd00::/8 ('${entry}' holds every address, so any client could pick its address with X-Forwarded-For)`,
       );
     }
   }
@@ -331,9 +348,14 @@ export function readLockWatchEnv(env: Env = process.env): LockWatchEnv {
           .split(',')
           .map((url) => url.trim())
           .filter((url) => url !== '')
-          .map((url) => urlVar('LOCKWATCH_WEBHOOK_URLS', url, ['http:', 'https:']));
+          .map((url) => urlVar('LOCKWATCH_WEBHOOK_URLS', url, ['http:', 'https:'], 'host'));
   if (webhookUrls.length > 32) {
-    throw new InvalidOptionError('LOCKWATCH_WEBHOOK_URLS', urls, 'at most 32 comma-separated URLs');
+    // The count, not the list: webhook URLs carry credentials and tokens.
+    throw new InvalidOptionError(
+      'LOCKWATCH_WEBHOOK_URLS',
+      `(${webhookUrls.length} URLs)`,
+      'at most 32 comma-separated URLs',
+    );
   }
   const webhookSecret = read(env, 'LOCKWATCH_WEBHOOK_SECRET');
   if (webhookUrls.length > 0 && webhookSecret === undefined) {
@@ -351,13 +373,28 @@ export function readLockWatchEnv(env: Env = process.env): LockWatchEnv {
     );
   }
   const { keys, source } = keysFromEnv(env);
+  const rateLimit = integerVar(env, 'LOCKWATCH_RATE_LIMIT', 100, 1_000_000_000);
+  const rateWindowMs = durationVar(env, 'LOCKWATCH_RATE_WINDOW', 60_000, 1, 366 * 86_400_000);
+  if (rateLimit * rateWindowMs > maxPolicyProduct) {
+    // Each is within its range, the pair is not: name the variable set last in the docs' sense.
+    const windowSet = read(env, 'LOCKWATCH_RATE_WINDOW') !== undefined;
+    const name = windowSet ? 'LOCKWATCH_RATE_WINDOW' : 'LOCKWATCH_RATE_LIMIT';
+    throw new InvalidOptionError(
+      name,
+      read(env, name),
+      windowSet
+        ? `a window of at most ${Math.floor(maxPolicyProduct / rateLimit)} ms with LOCKWATCH_RATE_LIMIT=${rateLimit} (limit × window in ms must stay below 2^52, so that rate-limit arithmetic is exact), or a lower LOCKWATCH_RATE_LIMIT`
+        : `at most ${Math.floor(maxPolicyProduct / rateWindowMs)} with a window of ${rateWindowMs} ms (limit × window in ms must stay below 2^52, so that rate-limit arithmetic is exact)`,
+    );
+  }
   return Object.freeze({
-    redisUrl: redis === undefined ? undefined : urlVar('REDIS_URL', redis, ['redis:', 'rediss:']),
+    redisUrl:
+      redis === undefined ? undefined : urlVar('REDIS_URL', redis, ['redis:', 'rediss:'], 'path'),
     databaseUrl: database,
     keys,
     keySource: source,
-    rateLimit: integerVar(env, 'LOCKWATCH_RATE_LIMIT', 100, 1_000_000_000),
-    rateWindowMs: durationVar(env, 'LOCKWATCH_RATE_WINDOW', 60_000, 1, 366 * 86_400_000),
+    rateLimit,
+    rateWindowMs,
     burstThreshold: integerVar(env, 'LOCKWATCH_BURST_THRESHOLD', 50, 1_000_000),
     burstWindowMs: durationVar(env, 'LOCKWATCH_BURST_WINDOW', 10_000, 1, 86_400_000),
     alertDedupMs: durationVar(env, 'LOCKWATCH_ALERT_DEDUP', 60_000, 1000, 86_400_000),
@@ -390,28 +427,78 @@ export interface EnvLockWatch extends LockWatch {
   readonly backends: Readonly<Record<'window' | 'tokens' | 'audit' | 'alerts', string>>;
 }
 
+const { stores: _stores, ...fromEnvKeys } = lockWatchShape;
+const fromEnvShape = {
+  ...fromEnvKeys,
+  env: true,
+  defaultDatabaseUrl: true,
+  migrate: true,
+} as const;
+
+// The createLockWatch option each variable sets, to name the variable in an error about it.
+const optionVariables: readonly (readonly [string, LockWatchEnvVariable])[] = [
+  ['rateLimit.limit', 'LOCKWATCH_RATE_LIMIT'],
+  ['rateLimit.window', 'LOCKWATCH_RATE_WINDOW'],
+  ['anomaly.burst.limit', 'LOCKWATCH_BURST_THRESHOLD'],
+  ['anomaly.burst.window', 'LOCKWATCH_BURST_WINDOW'],
+  ['alerts.dedup', 'LOCKWATCH_ALERT_DEDUP'],
+  ['failure.rateLimit.policy', 'LOCKWATCH_ON_STORE_FAILURE'],
+  ['http.trustProxy', 'LOCKWATCH_TRUST_PROXY'],
+  ['tokens.accessTokenTtl', 'LOCKWATCH_ACCESS_TTL'],
+  ['tokens.refreshTokenTtl', 'LOCKWATCH_REFRESH_TTL'],
+];
+
 /**
  * Creates a LockWatch from the environment: Redis for rate limits, bursts,
  * dedup and sessions when `REDIS_URL` is set (memory otherwise), the audit
  * log on `LOCKWATCH_DATABASE_URL` (or `defaultDatabaseUrl`; memory
  * otherwise), webhooks from `LOCKWATCH_WEBHOOK_URLS`, tokens when a key
- * variable is set or `tokens.keys` is given. Variables override `options`.
- * Everything is validated before any connection is opened.
+ * variable is set or `tokens.keys` is given. A variable that is set wins
+ * over the same setting in `options`; `LOCKWATCH_RATE_LIMIT` and
+ * `LOCKWATCH_RATE_WINDOW` are refused beside `rateLimit.policies`.
+ * Everything, options and variables, is validated before any connection is
+ * opened; an error about a value a variable set names the variable.
  */
 export async function lockWatchFromEnv(
   options: LockWatchFromEnvOptions = {},
 ): Promise<EnvLockWatch> {
-  if (typeof options !== 'object' || options === null) {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidOptionError('options', options, 'an object');
   }
+  knownKeysOption('', options, fromEnvShape);
   const { env: given, defaultDatabaseUrl, migrate, tokens, ...rest } = options;
-  const env = readLockWatchEnv(given ?? process.env);
+  const variables = given ?? process.env;
+  const env = readLockWatchEnv(variables);
+  if (migrate !== undefined && !['auto', 'check', 'off'].includes(migrate)) {
+    throw new InvalidOptionError('migrate', migrate, "one of 'auto', 'check', 'off'");
+  }
   const databaseUrl = env.databaseUrl ?? defaultDatabaseUrl;
+  const databaseOption =
+    env.databaseUrl === undefined ? 'defaultDatabaseUrl' : 'LOCKWATCH_DATABASE_URL';
+  let target: SqlTarget | undefined;
+  if (databaseUrl !== undefined) {
+    try {
+      target = parseDatabaseUrl(databaseUrl, databaseOption);
+    } catch (error) {
+      throw error instanceof InvalidOptionError && typeof databaseUrl === 'string'
+        ? renameOptionError(error, databaseOption, redactUrl(databaseUrl))
+        : error;
+    }
+  }
+  const composed = composeOptions(variables, env, rest, tokens);
+  const fromVariables = <T>(build: () => Promise<T>): Promise<T> =>
+    build().catch((error: unknown) => {
+      throw error instanceof InvalidOptionError ? namingVariable(error, variables, env) : error;
+    });
+  // createLockWatch validates as it builds, so it runs once on throwaway memory stores first: a
+  // mistake in the options must not open Redis or connect to (and migrate) a database first.
+  await fromVariables(async () => (await createLockWatch(composed)).close());
+
   const closers: (() => Promise<unknown>)[] = [];
   // The stores are independent of one another: closed together, a shutdown waits for the
   // slowest one (a Redis that stopped answering waits out its QUIT), not for their sum.
   const closeAll = async () => {
-    await Promise.all(closers.map((close) => close().catch(() => {})));
+    await Promise.all(closers.splice(0).map((close) => close().catch(() => {})));
   };
   try {
     const memory = memoryStores({ clock: rest.clock });
@@ -422,32 +509,6 @@ export async function lockWatchFromEnv(
     let auditReader: AuditReader = memory.auditReader;
     let alerts: AlertSink | undefined;
     const backends = { window: 'memory', tokens: 'memory', audit: 'memory', alerts: 'log' };
-    if (env.redisUrl !== undefined) {
-      const redis = await import('../adapters/redis/index.ts');
-      const windowStore = redis.createRedisWindowStore({ url: env.redisUrl });
-      closers.push(() => windowStore.close());
-      const tokenStoreRedis = redis.createRedisTokenStore({ url: env.redisUrl });
-      closers.push(() => tokenStoreRedis.close());
-      window = windowStore;
-      tokenStore = tokenStoreRedis;
-      backends.window = 'redis';
-      backends.tokens = 'redis';
-    }
-    if (databaseUrl !== undefined) {
-      const sql = await import('../adapters/sql/index.ts');
-      const target = sql.parseDatabaseUrl(
-        databaseUrl,
-        env.databaseUrl === undefined ? 'defaultDatabaseUrl' : 'LOCKWATCH_DATABASE_URL',
-      );
-      if (target.engine === 'sqlite' && target.file !== ':memory:') {
-        mkdirSync(dirname(target.file), { recursive: true });
-      }
-      const database = await sql.openSqlDatabase({ url: databaseUrl, migrate });
-      closers.push(() => database.close());
-      audit = sql.createSqlAuditSink(database);
-      auditReader = sql.createSqlAuditReader(database);
-      backends.audit = target.engine;
-    }
     if (env.webhookUrls.length > 0) {
       const webhook = await import('../adapters/webhook/index.ts');
       const secret = env.webhookSecret!;
@@ -460,6 +521,7 @@ export async function lockWatchFromEnv(
           "a Standard Webhooks secret 'whsec_<base64 of 24 to 64 random bytes>'",
         );
       }
+      // Makes no connection until the first alert.
       const sink = webhook.createWebhookAlertSink({
         endpoints: env.webhookUrls.map((url) => ({ url, secret })),
         clock: rest.clock,
@@ -470,85 +532,41 @@ export async function lockWatchFromEnv(
       alerts = sink;
       backends.alerts = 'webhook';
     }
-    const keys = env.keys ?? tokens?.keys;
-    const rateLimit = rest.rateLimit === false ? false : { ...rest.rateLimit };
-    const anomaly = rest.anomaly === false ? false : { ...rest.anomaly };
-    const lw = await createLockWatch({
-      ...rest,
-      stores: { window, tokens: tokenStore, audit, auditReader, alerts },
-      rateLimit:
-        rateLimit === false
-          ? false
-          : {
-              ...rateLimit,
-              limit: set(given, 'LOCKWATCH_RATE_LIMIT')
-                ? env.rateLimit
-                : (rateLimit.limit ?? env.rateLimit),
-              window: set(given, 'LOCKWATCH_RATE_WINDOW')
-                ? env.rateWindowMs
-                : (rateLimit.window ?? env.rateWindowMs),
-            },
-      anomaly:
-        anomaly === false
-          ? false
-          : {
-              ...anomaly,
-              burst:
-                anomaly.burst === false
-                  ? false
-                  : {
-                      ...anomaly.burst,
-                      limit: set(given, 'LOCKWATCH_BURST_THRESHOLD')
-                        ? env.burstThreshold
-                        : (anomaly.burst?.limit ?? env.burstThreshold),
-                      window: set(given, 'LOCKWATCH_BURST_WINDOW')
-                        ? env.burstWindowMs
-                        : (anomaly.burst?.window ?? env.burstWindowMs),
-                    },
-            },
-      alerts: {
-        ...rest.alerts,
-        dedup: set(given, 'LOCKWATCH_ALERT_DEDUP')
-          ? env.alertDedupMs
-          : (rest.alerts?.dedup ?? env.alertDedupMs),
-      },
-      failure: {
-        ...rest.failure,
-        rateLimit: {
-          ...rest.failure?.rateLimit,
-          policy: set(given, 'LOCKWATCH_ON_STORE_FAILURE')
-            ? env.onStoreFailure
-            : (rest.failure?.rateLimit?.policy ?? env.onStoreFailure),
-        },
-      },
-      http: {
-        ...rest.http,
-        trustProxy: set(given, 'LOCKWATCH_TRUST_PROXY')
-          ? env.trustProxy
-          : (rest.http?.trustProxy ?? env.trustProxy),
-      },
-      tokens:
-        keys === undefined
-          ? undefined
-          : {
-              issuer: 'lockwatch',
-              audience: 'lockwatch-api',
-              ...tokens,
-              keys,
-              accessTokenTtl: set(given, 'LOCKWATCH_ACCESS_TTL')
-                ? env.accessTtlMs
-                : (tokens?.accessTokenTtl ?? env.accessTtlMs),
-              refreshTokenTtl: set(given, 'LOCKWATCH_REFRESH_TTL')
-                ? env.refreshTtlMs
-                : (tokens?.refreshTokenTtl ?? env.refreshTtlMs),
-            },
-    });
+    if (env.redisUrl !== undefined) {
+      const redis = await import('../adapters/redis/index.ts');
+      const windowStore = redis.createRedisWindowStore({ url: env.redisUrl });
+      closers.push(() => windowStore.close());
+      const tokenStoreRedis = redis.createRedisTokenStore({ url: env.redisUrl });
+      closers.push(() => tokenStoreRedis.close());
+      window = windowStore;
+      tokenStore = tokenStoreRedis;
+      backends.window = 'redis';
+      backends.tokens = 'redis';
+    }
+    if (databaseUrl !== undefined && target !== undefined) {
+      const sql = await import('../adapters/sql/index.ts');
+      if (target.engine === 'sqlite' && target.file !== ':memory:') {
+        mkdirSync(dirname(target.file), { recursive: true });
+      }
+      const database = await sql.openSqlDatabase({ url: databaseUrl, migrate });
+      closers.push(() => database.close());
+      audit = sql.createSqlAuditSink(database);
+      auditReader = sql.createSqlAuditReader(database);
+      backends.audit = target.engine;
+    }
+    const lw = await fromVariables(() =>
+      createLockWatch({
+        ...composed,
+        stores: { window, tokens: tokenStore, audit, auditReader, alerts },
+      }),
+    );
     const close = lw.close;
     let closing: Promise<void> | undefined;
     return Object.assign(lw, {
       env,
       backends: Object.freeze(backends),
       close: () => {
+        // The stores close even when lw.close() fails; it settles within its own bounds.
         closing ??= close().finally(closeAll);
         return closing;
       },
@@ -559,6 +577,120 @@ export async function lockWatchFromEnv(
   }
 }
 
-function set(env: Env | undefined, name: LockWatchEnvVariable): boolean {
-  return read(env ?? process.env, name) !== undefined;
+/**
+ * The options of createLockWatch: `options`, with each variable that is set
+ * in place of the same setting, and the variables' defaults where neither
+ * gives one.
+ */
+function composeOptions(
+  variables: Env,
+  env: LockWatchEnv,
+  rest: Omit<LockWatchFromEnvOptions, 'env' | 'defaultDatabaseUrl' | 'migrate' | 'tokens'>,
+  tokens: LockWatchFromEnvOptions['tokens'],
+): LockWatchOptions {
+  const isSet = (name: LockWatchEnvVariable) => read(variables, name) !== undefined;
+  const keys = env.keys ?? tokens?.keys;
+  const rateLimit = rest.rateLimit === false ? false : { ...rest.rateLimit };
+  const anomaly = rest.anomaly === false ? false : { ...rest.anomaly };
+  if (rateLimit !== false && rateLimit.policies !== undefined) {
+    // The variables describe the one default policy; of several policies in code, which one they
+    // would change is anyone's guess, and ignoring them would break "a variable that is set wins".
+    for (const name of ['LOCKWATCH_RATE_LIMIT', 'LOCKWATCH_RATE_WINDOW'] as const) {
+      if (isSet(name)) {
+        throw new InvalidOptionError(
+          name,
+          read(variables, name),
+          'no value while the application gives rateLimit.policies in code: the variable sets the single default policy (unset it, or let the code use rateLimit.limit and rateLimit.window)',
+        );
+      }
+    }
+  }
+  return {
+    ...rest,
+    rateLimit:
+      rateLimit === false
+        ? false
+        : rateLimit.policies !== undefined
+          ? rateLimit
+          : {
+              ...rateLimit,
+              limit: isSet('LOCKWATCH_RATE_LIMIT')
+                ? env.rateLimit
+                : (rateLimit.limit ?? env.rateLimit),
+              window: isSet('LOCKWATCH_RATE_WINDOW')
+                ? env.rateWindowMs
+                : (rateLimit.window ?? env.rateWindowMs),
+            },
+    anomaly:
+      anomaly === false
+        ? false
+        : {
+            ...anomaly,
+            burst:
+              anomaly.burst === false
+                ? false
+                : {
+                    ...anomaly.burst,
+                    limit: isSet('LOCKWATCH_BURST_THRESHOLD')
+                      ? env.burstThreshold
+                      : (anomaly.burst?.limit ?? env.burstThreshold),
+                    window: isSet('LOCKWATCH_BURST_WINDOW')
+                      ? env.burstWindowMs
+                      : (anomaly.burst?.window ?? env.burstWindowMs),
+                  },
+          },
+    alerts: {
+      ...rest.alerts,
+      dedup: isSet('LOCKWATCH_ALERT_DEDUP')
+        ? env.alertDedupMs
+        : (rest.alerts?.dedup ?? env.alertDedupMs),
+    },
+    failure: {
+      ...rest.failure,
+      rateLimit: {
+        ...rest.failure?.rateLimit,
+        policy: isSet('LOCKWATCH_ON_STORE_FAILURE')
+          ? env.onStoreFailure
+          : (rest.failure?.rateLimit?.policy ?? env.onStoreFailure),
+      },
+    },
+    http: {
+      ...rest.http,
+      trustProxy: isSet('LOCKWATCH_TRUST_PROXY')
+        ? env.trustProxy
+        : (rest.http?.trustProxy ?? env.trustProxy),
+    },
+    tokens:
+      keys === undefined
+        ? undefined
+        : {
+            issuer: 'lockwatch',
+            audience: 'lockwatch-api',
+            ...tokens,
+            keys,
+            accessTokenTtl: isSet('LOCKWATCH_ACCESS_TTL')
+              ? env.accessTtlMs
+              : (tokens?.accessTokenTtl ?? env.accessTtlMs),
+            refreshTokenTtl: isSet('LOCKWATCH_REFRESH_TTL')
+              ? env.refreshTtlMs
+              : (tokens?.refreshTokenTtl ?? env.refreshTtlMs),
+          },
+  };
+}
+
+/** `error` under the variable that set its option, when one did; its value is then the variable's text. */
+function namingVariable(error: InvalidOptionError, variables: Env, env: LockWatchEnv): Error {
+  const under = (option: string) =>
+    error.option === option ||
+    error.option.startsWith(`${option}.`) ||
+    error.option.startsWith(`${option}[`);
+  for (const [option, name] of optionVariables) {
+    const text = read(variables, name);
+    if (text !== undefined && under(option)) return renameOptionError(error, name, text);
+  }
+  if (env.keySource !== undefined && under('tokens.keys')) {
+    const hidden = env.keySource === 'JWT_SECRET' ? '(hidden)' : read(variables, env.keySource);
+    return renameOptionError(error, env.keySource, hidden);
+  }
+  return error;
 }

@@ -29,13 +29,15 @@ import {
   type AuditLoggerOptions,
   createAuditLoggerCore,
 } from '../domain/audit/logger.ts';
-import type { Duration } from '../domain/config/duration.ts';
+import { type Duration, durationOption } from '../domain/config/duration.ts';
 import { InvalidOptionError } from '../domain/config/errors.ts';
+import { knownKeysOption } from '../domain/config/validate.ts';
 import type { FailureEvent } from '../domain/failure/events.ts';
 import { defineFailurePolicy, type FailureOptions } from '../domain/failure/policy.ts';
+import { parseProxyCidr } from '../domain/net/ip.ts';
 import { apiKey, clientIp, type KeyFunction, type TrustProxy } from '../domain/ratelimit/keys.ts';
 import type { RateLimiter } from '../domain/ratelimit/limiter.ts';
-import { definePolicy, type PolicyOptions } from '../domain/ratelimit/policy.ts';
+import { definePolicies, definePolicy, type PolicyOptions } from '../domain/ratelimit/policy.ts';
 import type { Algorithm, Policy } from '../domain/ratelimit/types.ts';
 import {
   clearRefreshCookie,
@@ -73,6 +75,14 @@ import type { WindowStore } from '../ports/window-store.ts';
 import { createRateLimiter } from '../rate-limiter.ts';
 import { createSessionManager, type TokenFailureOptions } from '../sessions.ts';
 import { createLoginLimiter, type LoginLimiter, type LoginLimitOptions } from './login.ts';
+import {
+  functionOption,
+  hookOption,
+  lockWatchShape,
+  policyShape,
+  prefixed,
+  under,
+} from './options.ts';
 import { type LockWatchStores, memoryStores } from './stores.ts';
 
 /** The request rate limit: the seed's 100 per 60 s per client IP by default. */
@@ -85,7 +95,7 @@ export interface RateLimitOptions {
   readonly algorithm?: Algorithm | undefined;
   /** gcra only: requests admitted at once; `limit` by default. */
   readonly burst?: number | undefined;
-  /** Several policies instead of `limit`/`window` (such as 10/s and 1000/day). */
+  /** Several policies (such as 10/s and 1000/day): a non-empty array, instead of `limit`, `window`, `algorithm` and `burst`. */
   readonly policies?: readonly PolicyOptions[] | undefined;
   /** The subject: `ip` (default), `apiKey` (the hashed `X-API-Key` header), or a key function. */
   readonly key?: 'ip' | 'apiKey' | KeyFunction<HttpRequest> | undefined;
@@ -162,7 +172,7 @@ export interface FailureSettings {
 
 /** Options of {@link createLockWatch}. */
 export interface LockWatchOptions {
-  /** The stores; {@link memoryStores} (made and closed by LockWatch) by default. */
+  /** The stores; {@link memoryStores} with the logging alert sink (made and closed by LockWatch) by default. */
   readonly stores?: LockWatchStores | undefined;
   /** The request rate limit; `false` for none. */
   readonly rateLimit?: RateLimitOptions | false | undefined;
@@ -223,30 +233,78 @@ export interface LockWatch {
   };
   /**
    * Stops accepting audit records and alerts, writes what is queued (audit
-   * flush, alert drain), waits for background work, and closes what
-   * LockWatch created (stores included when it made them). Idempotent.
+   * flush and alert drain together, each within its own bound), waits for
+   * background work, and closes what LockWatch created (stores included
+   * when it made them, last). Keeps the process alive until it settles.
+   * Idempotent.
    */
   close(): Promise<void>;
 }
 
 function objectOption<T>(option: string, value: T | undefined): T | undefined {
-  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+  if (
+    value !== undefined &&
+    (typeof value !== 'object' || value === null || Array.isArray(value))
+  ) {
     throw new InvalidOptionError(option, value, 'an object');
   }
   return value;
 }
 
 const defaultPolicyName = 'api';
+// The session manager's own default of sessionMaxAge.
+const defaultSessionMaxAgeMs = 30 * 86_400_000;
+const maxTtlMs = 366 * 86_400_000;
+
+/** The path the user wrote for an option the HTTP pipeline names as it knows it. */
+function httpOptionPath(option: string): string {
+  // LockWatch hands the pipeline one limit, built from `rateLimit`: its cost and key are the user's.
+  const limit = /^limits\[0\]\.(cost|key)(.*)$/.exec(option);
+  if (limit !== null) return `rateLimit.${limit[1]}${limit[2]}`;
+  if (option === 'header') return 'http.ipHeader';
+  if (option.startsWith('hooks.guard')) return `http.guard${option.slice('hooks.guard'.length)}`;
+  return `http.${option}`;
+}
 
 /**
- * Creates a LockWatch: validates every option (a bad one throws an
- * InvalidOptionError naming it), imports token keys once, and wires the
- * domain to the stores. Async because keys are imported here.
+ * The session's longest life. No refresh token outlives its session, so a
+ * refresh lifetime above the 30-day default would be cut to 30 days without
+ * a word: given alone, it lengthens the session to match; given with a
+ * shorter `sessionMaxAge`, the two contradict each other and are refused.
+ */
+function sessionMaxAgeOf(tokens: Omit<TokenOptions, 'cookie'>): Duration | undefined {
+  if (tokens.refreshTokenTtl === undefined) return tokens.sessionMaxAge;
+  const refreshMs = durationOption(
+    'tokens.refreshTokenTtl',
+    tokens.refreshTokenTtl,
+    60_000,
+    maxTtlMs,
+  );
+  if (tokens.sessionMaxAge === undefined) {
+    return refreshMs > defaultSessionMaxAgeMs ? refreshMs : undefined;
+  }
+  const maxAgeMs = durationOption('tokens.sessionMaxAge', tokens.sessionMaxAge, 60_000, maxTtlMs);
+  if (refreshMs > maxAgeMs) {
+    throw new InvalidOptionError(
+      'tokens.refreshTokenTtl',
+      tokens.refreshTokenTtl,
+      `at most tokens.sessionMaxAge (${maxAgeMs} ms): a refresh token never outlives its session, so it would be cut to that; raise sessionMaxAge, or leave it out and it follows refreshTokenTtl`,
+    );
+  }
+  return tokens.sessionMaxAge;
+}
+
+/**
+ * Creates a LockWatch: validates every option (a bad one, a misspelt one
+ * included, throws an InvalidOptionError naming its full path), imports
+ * token keys once, and wires the domain to the stores. Async because keys
+ * are imported here.
  */
 export async function createLockWatch(options: LockWatchOptions = {}): Promise<LockWatch> {
-  if (typeof options !== 'object' || options === null) {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidOptionError('options', options, 'an object');
   }
+  knownKeysOption('', options, lockWatchShape);
   const clock = options.clock ?? systemClock;
   if (typeof clock?.now !== 'function' || typeof clock.schedule !== 'function') {
     throw new InvalidOptionError('clock', clock, 'a Clock');
@@ -257,8 +315,31 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
       console.error('lockwatch:', error);
     });
   if (typeof onError !== 'function') throw new InvalidOptionError('onError', onError, 'a function');
+  const failure = objectOption('failure', options.failure) ?? {};
+  functionOption('failure.onEvent', failure.onEvent);
+  const http = objectOption('http', options.http) ?? {};
+  const errorFormat = http.errorFormat ?? 'json';
+  // Checked here, under their full paths, before anything is made: the pipeline would name them
+  // as it knows them (`trustProxy`, `hooks.onFinish[1]` after LockWatch's own hooks).
+  const trustProxy = http.trustProxy ?? false;
+  if (Array.isArray(trustProxy)) {
+    trustProxy.forEach((entry: unknown, index) => {
+      if (typeof entry === 'string') parseProxyCidr(entry, `http.trustProxy[${index}]`);
+    });
+  }
+  const ipSubject = under(httpOptionPath, () => clientIp({ trustProxy, header: http.ipHeader }));
+  const userHooks = objectOption('http.hooks', http.hooks) ?? {};
+  hookOption('http.hooks.beforeLimit', userHooks.beforeLimit);
+  hookOption('http.hooks.onDecision', userHooks.onDecision);
+  hookOption('http.hooks.onFinish', userHooks.onFinish);
+
   const ownsStores = options.stores === undefined;
-  const stores = options.stores ?? memoryStores({ clock });
+  // The capturing sink of memoryStores() is for tests that look at alerts: a LockWatch that made
+  // its own stores logs its alerts, as the docs promise, instead of piling them up unseen.
+  const stores: LockWatchStores = options.stores ?? {
+    ...memoryStores({ clock }),
+    alerts: undefined,
+  };
   if (typeof stores !== 'object' || stores === null || typeof stores.window?.check !== 'function') {
     throw new InvalidOptionError(
       'stores',
@@ -266,23 +347,20 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
       'a LockWatchStores object with at least `window`',
     );
   }
-  const failure = objectOption('failure', options.failure) ?? {};
-  const http = objectOption('http', options.http) ?? {};
-  const errorFormat = http.errorFormat ?? 'json';
 
-  // Everything created so far, closed in reverse if a later step throws.
-  const cleanups: (() => Promise<unknown>)[] = [];
+  // What close() closes: the parts together (each drain has its own bound, so closing takes the
+  // longest of them, not their sum), then the stores LockWatch made, which the parts write to.
+  const parts: (() => Promise<unknown>)[] = [];
+  let ownedStores: (() => Promise<unknown>) | undefined = ownsStores
+    ? async () => stores.close?.()
+    : undefined;
   const closeAll = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        onError(error);
-      }
-    }
-    cleanups.length = 0;
+    const results = await Promise.allSettled(parts.splice(0).map((close) => close()));
+    for (const result of results) if (result.status === 'rejected') onError(result.reason);
+    const closeStores = ownedStores;
+    ownedStores = undefined;
+    await closeStores?.().catch(onError);
   };
-  if (ownsStores) cleanups.push(async () => stores.close?.());
 
   try {
     // One failure policy over the window store, shared by every limit.
@@ -302,29 +380,47 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
     const anomaly =
       options.anomaly === false ? undefined : (objectOption('anomaly', options.anomaly) ?? {});
     const alertOptions = objectOption('alerts', options.alerts) ?? {};
+    functionOption('alerts.onEvent', alertOptions.onEvent);
+    functionOption('anomaly.onEvent', anomaly?.onEvent);
     let alerts: AlertDispatcher | undefined;
     let monitor: AnomalyMonitor | undefined;
     if (anomaly !== undefined) {
-      alerts = alertDispatcherFromParts({
-        sink: stores.alerts ?? createLoggingAlertSink(),
-        store,
-        clock,
-        dedupPeriod: alertOptions.dedup,
-        queueSize: alertOptions.queueSize,
-        onEvent: alertOptions.onEvent,
-      });
-      monitor = anomalyMonitorFromParts({
-        store,
-        clock,
-        alerts,
-        burst: anomaly.burst,
-        authFailures: anomaly.authFailures,
-        bans: anomaly.bans,
-        lists: anomaly.lists,
-        onEvent: anomaly.onEvent,
-      });
+      const sink = stores.alerts ?? createLoggingAlertSink();
+      alerts = under(
+        (option) =>
+          option === 'dedupPeriod'
+            ? 'alerts.dedup'
+            : option === 'sink'
+              ? 'stores.alerts'
+              : `alerts.${option}`,
+        () =>
+          alertDispatcherFromParts({
+            sink,
+            store,
+            clock,
+            dedupPeriod: alertOptions.dedup,
+            queueSize: alertOptions.queueSize,
+            onEvent: alertOptions.onEvent,
+          }),
+      );
+      const dispatcher = alerts;
+      // Closes the sink if a later step throws; the monitor closes it on a normal close().
+      parts.push(() => dispatcher.close());
+      monitor = under(prefixed('anomaly'), () =>
+        anomalyMonitorFromParts({
+          store,
+          clock,
+          alerts: dispatcher,
+          burst: anomaly.burst,
+          authFailures: anomaly.authFailures,
+          bans: anomaly.bans,
+          lists: anomaly.lists,
+          onEvent: anomaly.onEvent,
+        }),
+      );
       const started = monitor;
-      cleanups.push(() => started.close());
+      parts.pop();
+      parts.push(() => started.close());
     }
 
     // The request rate limit, the burst detector in the same store call.
@@ -335,28 +431,57 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
     let limiter: RateLimiter | undefined;
     const limits: LimitRule[] = [];
     if (rate !== undefined) {
-      const enforce: Policy[] =
-        rate.policies !== undefined
-          ? rate.policies.map((policy, index) =>
-              definePolicy(policy, `rateLimit.policies[${index}]`),
-            )
-          : [
-              definePolicy(
-                {
-                  name: defaultPolicyName,
-                  limit: rate.limit ?? 100,
-                  window: rate.window ?? 60_000,
-                  algorithm: rate.algorithm ?? 'gcra',
-                  burst: rate.burst,
-                },
-                'rateLimit',
-              ),
-            ];
-      limiter = createRateLimiter({
-        store,
-        policies: [...enforce, ...(monitor?.policies ?? [])],
-        clock,
-      });
+      let enforce: readonly Policy[];
+      if (rate.policies !== undefined) {
+        if (!Array.isArray(rate.policies) || rate.policies.length === 0) {
+          throw new InvalidOptionError(
+            'rateLimit.policies',
+            rate.policies,
+            'a non-empty array of policies [{ name, limit, window, algorithm?, burst? }] (rateLimit: false turns rate limiting off)',
+          );
+        }
+        // With policies, `limit` and the others would be ignored, or the user would wonder which wins.
+        for (const single of ['limit', 'window', 'algorithm', 'burst'] as const) {
+          if (rate[single] !== undefined) {
+            throw new InvalidOptionError(
+              `rateLimit.${single}`,
+              rate[single],
+              `no ${single} beside rateLimit.policies: give each policy its own (rateLimit.policies[i].${single}), or use limit, window, algorithm and burst without policies`,
+            );
+          }
+        }
+        rate.policies.forEach((policy, index) => {
+          knownKeysOption(`rateLimit.policies[${index}]`, policy, policyShape);
+        });
+        enforce = definePolicies(rate.policies, 'rateLimit.policies');
+      } else {
+        enforce = [
+          definePolicy(
+            {
+              name: defaultPolicyName,
+              limit: rate.limit ?? 100,
+              window: rate.window ?? 60_000,
+              algorithm: rate.algorithm ?? 'gcra',
+              burst: rate.burst,
+            },
+            'rateLimit',
+          ),
+        ];
+      }
+      const observe = monitor?.policies ?? [];
+      limiter = under(
+        (option) => {
+          // createRateLimiter sees the enforce policies, then the detectors' observe policies.
+          const index = /^policies\[(\d+)\](.*)$/.exec(option);
+          if (index === null) return `rateLimit.${option}`;
+          const i = Number(index[1]);
+          if (i >= enforce.length) return `anomaly.burst${index[2]}`;
+          return rate.policies === undefined
+            ? `rateLimit${index[2]}`
+            : `rateLimit.policies[${i}]${index[2]}`;
+        },
+        () => createRateLimiter({ store, policies: [...enforce, ...observe], clock }),
+      );
       let key: KeyFunction<HttpRequest> | undefined;
       if (rate.key === 'apiKey') key = apiKey();
       else if (typeof rate.key === 'function') key = rate.key;
@@ -409,28 +534,41 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
     if (options.tokens !== undefined) {
       const { cookie, ...tokenOptions } = objectOption('tokens', options.tokens)!;
       cookieOptions = cookie;
-      clearRefreshCookie(cookieOptions); // validates the cookie options now
-      sessions = await createSessionManager({
-        ...tokenOptions,
-        store: stores.tokens,
-        clock,
-        failure: failure.tokens,
-        onEvent: failure.onEvent,
-      });
+      under(prefixed('tokens'), () => clearRefreshCookie(cookieOptions)); // validates the cookie options now
+      const sessionOptions = { ...tokenOptions, sessionMaxAge: sessionMaxAgeOf(tokenOptions) };
+      sessions = await under(
+        (option) =>
+          option === 'store'
+            ? 'stores.tokens'
+            : option === 'onEvent'
+              ? 'failure.onEvent'
+              : option.startsWith('failure')
+                ? `failure.tokens${option.slice('failure'.length)}`
+                : `tokens.${option}`,
+        () =>
+          createSessionManager({
+            ...sessionOptions,
+            store: stores.tokens,
+            clock,
+            failure: failure.tokens,
+            onEvent: failure.onEvent,
+          }),
+      );
       const started = sessions;
-      cleanups.push(() => started.close());
+      parts.push(() => started.close());
     }
 
     // The audit log.
     let audit: AuditLogger | undefined;
     if (options.audit !== false && stores.audit !== undefined) {
-      audit = createAuditLoggerCore({
-        ...(objectOption('audit', options.audit) ?? {}),
-        sink: stores.audit,
-        clock,
-      });
+      const auditOptions = objectOption('audit', options.audit) ?? {};
+      const sink = stores.audit;
+      audit = under(
+        (option) => (option === 'sink' ? 'stores.audit' : `audit.${option}`),
+        () => createAuditLoggerCore({ ...auditOptions, sink, clock }),
+      );
       const started = audit;
-      cleanups.push(() => started.close());
+      parts.push(() => started.close());
     }
 
     // Pipeline hooks.
@@ -451,8 +589,7 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
     const beforeLimit: BeforeLimitHook[] = [];
     if (monitor !== undefined && (monitor.lists.size > 0 || monitor.bans !== undefined)) {
       const watched = monitor;
-      // The subject bans are kept under: the rate limit's client-IP subject (IPv6 grouped by /64).
-      const ipSubject = clientIp({ trustProxy: http.trustProxy ?? false, header: http.ipHeader });
+      // Bans are kept under the rate limit's client-IP subject (IPv6 grouped by /64): ipSubject.
       beforeLimit.push(async (request, context) => {
         const verdict = watched.screen({ ip: context.ip });
         if (verdict === 'allow') return 'skip';
@@ -528,7 +665,6 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
         });
       });
     }
-    const userHooks = objectOption('http.hooks', http.hooks) ?? {};
     const list = <H>(value: H | readonly H[] | undefined): readonly H[] =>
       value === undefined ? [] : Array.isArray(value) ? value : [value as H];
 
@@ -581,7 +717,7 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
     for (const key of Object.keys(httpOptions) as (keyof HttpOptions)[]) {
       if (httpOptions[key] === undefined) delete (httpOptions as Record<string, unknown>)[key];
     }
-    const pipeline = createHttpPipeline(httpOptions);
+    const pipeline = under(httpOptionPath, () => createHttpPipeline(httpOptions));
 
     let closing: Promise<void> | undefined;
     return {
@@ -611,7 +747,18 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
         },
       },
       close() {
-        closing ??= closeAll();
+        closing ??= (async () => {
+          // The clock's timers never hold the process open (a server must be able to exit), so a
+          // drain that waits on them alone — a webhook receiver that never answers — would let
+          // the event loop empty with close() pending: exit code 13 under a top-level await, and
+          // nothing after it runs. Every part's wait is bounded, so this holds only that long.
+          const keepAlive = setInterval(() => {}, 3_600_000);
+          try {
+            await closeAll();
+          } finally {
+            clearInterval(keepAlive);
+          }
+        })();
         return closing;
       },
     };

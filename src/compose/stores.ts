@@ -24,7 +24,7 @@ export interface LockWatchStores {
   readonly audit?: AuditSink | undefined;
   /** Reads the audit log back (the demo's `GET /audit`). */
   readonly auditReader?: AuditReader | undefined;
-  /** Where alerts go; a logging sink (console) when left out. Closed with the LockWatch. */
+  /** Where alerts go; the logging sink (console) when left out. Closed with the LockWatch. */
   readonly alerts?: AlertSink | undefined;
   /** Releases what the set holds (connections); called last by `close()` when LockWatch made the set. */
   readonly close?: (() => Promise<void>) | undefined;
@@ -48,13 +48,16 @@ export interface MemoryStoresOptions {
   readonly maxKeys?: number | undefined;
   /** Most audit records held (the newest); 10,000 by default. */
   readonly maxAuditRecords?: number | undefined;
+  /** Most alerts the capturing sink holds (the newest); 1,000 by default. */
+  readonly maxAlerts?: number | undefined;
 }
 
 /**
  * A complete in-memory set: window store, token store, audit sink and
- * reader, capturing alert sink. For tests and single-process apps; the
- * audit sink keeps only the newest records, so give a server whose audit
- * log must last a SQL sink.
+ * reader, capturing alert sink (for tests that look at the alerts; it logs
+ * nothing). For tests and single-process apps; the audit and alert sinks
+ * keep only the newest entries, so give a server whose audit log must last
+ * a SQL sink, and one whose alerts must be seen a webhook or logging sink.
  */
 export function memoryStores(options: MemoryStoresOptions = {}): MemoryStores {
   const window = createMemoryWindowStore({ clock: options.clock, maxKeys: options.maxKeys });
@@ -64,7 +67,7 @@ export function memoryStores(options: MemoryStoresOptions = {}): MemoryStores {
       ? undefined
       : integerOption('maxAuditRecords', options.maxAuditRecords, 1, 10_000_000);
   const audit = createMemoryAuditSink({ maxRecords });
-  const alerts = createMemoryAlertSink();
+  const alerts = createMemoryAlertSink({ maxAlerts: options.maxAlerts });
   return {
     window,
     tokens,

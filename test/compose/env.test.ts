@@ -1,10 +1,14 @@
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createManualClock } from '../../src/adapters/clock/manual.ts';
 import { lockWatchFromEnv, readLockWatchEnv } from '../../src/compose/env.ts';
 import { InvalidOptionError } from '../../src/domain/config/errors.ts';
+import { startReceiver } from '../adapters/webhook/receiver.ts';
 import { redisServices } from '../support/redis.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockwatch-env-'));
@@ -14,6 +18,43 @@ function file(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
+}
+
+/** The InvalidOptionError lockWatchFromEnv rejects with. */
+async function fromEnvFailure(
+  options: Parameters<typeof lockWatchFromEnv>[0],
+): Promise<InvalidOptionError> {
+  const error = await lockWatchFromEnv(options).then(
+    async (lw) => {
+      await lw.close();
+      return new Error(`accepted ${JSON.stringify(options)}`);
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(InvalidOptionError);
+  return error as InvalidOptionError;
+}
+
+/** A TCP server that counts the connections it gets and answers none. */
+async function countingServer(): Promise<{ url: string; readonly connections: number }> {
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    get connections() {
+      return connections;
+    },
+  };
 }
 
 function failure(env: Record<string, string>): InvalidOptionError {
@@ -91,7 +132,7 @@ describe('readLockWatchEnv', () => {
       [
         { REDIS_URL: 'localhost:6379' },
         'REDIS_URL',
-        /got "localhost:6379"; expected a URL \(redis:, rediss:\)/,
+        /got "localhost:6379"; expected a URL \(redis:, rediss:; percent-encode/,
       ],
       [
         { LOCKWATCH_DATABASE_URL: 'mysql://u:secret@h/db' },
@@ -123,7 +164,7 @@ describe('readLockWatchEnv', () => {
           LOCKWATCH_WEBHOOK_SECRET: `whsec_${'A'.repeat(44)}`,
         },
         'LOCKWATCH_WEBHOOK_URLS',
-        /got "ftp:\/\/x\/y"; expected a URL \(http:, https:\)/,
+        /got "ftp:\/\/x…"; expected a URL \(http:, https:/,
       ],
       [
         { LOCKWATCH_WEBHOOK_URLS: 'https://a.example/hook' },
@@ -179,6 +220,81 @@ describe('readLockWatchEnv', () => {
     }
     // A secret is never echoed.
     expect(failure({ JWT_SECRET: 'short-secret' }).message).not.toContain('short-secret');
+  });
+
+  it('refuses a trusted-proxy range that holds every address (any client would pick its IP)', () => {
+    for (const value of ['0.0.0.0/0,::/0', '::/0', '10.0.0.0/8, 0.0.0.0/0', '::ffff:0:0/96']) {
+      const error = failure({ LOCKWATCH_TRUST_PROXY: value });
+      expect(error.option, value).toBe('LOCKWATCH_TRUST_PROXY');
+      expect(error.message, value).toMatch(/holds every address, so any client could pick/);
+      expect(error.message, value).toMatch(/a hop count \(such as 1/);
+    }
+    // A narrow range is still fine.
+    expect(readLockWatchEnv({ LOCKWATCH_TRUST_PROXY: '10.0.0.0/8,::1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '::1',
+    ]);
+  });
+
+  it('never shows a password or a webhook token in an error, however the URL is written', () => {
+    const cases: [Record<string, string>, string, string[]][] = [
+      // A '/' in the password: no URL parser finds where it ends.
+      [
+        { REDIS_URL: 'redis://default:Ab3/xY9+kL@redis.internal:6379' },
+        'redis://default:***@redis.internal:6379',
+        ['Ab3', 'xY9'],
+      ],
+      [{ REDIS_URL: 'redis://:s3cr#et@127.0.0.1:6379' }, 'redis://***@127.0.0.1:6379', ['s3cr']],
+      [{ LOCKWATCH_DATABASE_URL: 'mysql://u:s3c/ret@h/db' }, 'mysql://u:***@h/db', ['s3c', 'ret@']],
+      [
+        { LOCKWATCH_DATABASE_URL: 'mysql://u:p@ss@h/db?password=again' },
+        'mysql://u:***@h/db…',
+        ['ss@', 'again'],
+      ],
+      [
+        {
+          LOCKWATCH_WEBHOOK_URLS:
+            'ftp://alerts:Sup3rSecret@hooks.example.com/services/T0/B0/XXXXSECRET',
+          LOCKWATCH_WEBHOOK_SECRET: `whsec_${'A'.repeat(44)}`,
+        },
+        'ftp://alerts:***@hooks.example.com…',
+        ['Sup3rSecret', 'XXXXSECRET'],
+      ],
+    ];
+    for (const [env, shown, hidden] of cases) {
+      const error = failure(env);
+      expect(error.value, shown).toBe(shown);
+      for (const secret of hidden) expect(error.message, shown).not.toContain(secret);
+    }
+    // More than 32 webhook URLs: the count, not the list.
+    const urls = [
+      'https://alerts:Sup3rSecret@hooks.example.com/in?token=T0KEN',
+      ...Array.from({ length: 32 }, (_, i) => `https://h${i}.example.com/`),
+    ].join(',');
+    const many = failure({
+      LOCKWATCH_WEBHOOK_URLS: urls,
+      LOCKWATCH_WEBHOOK_SECRET: `whsec_${'A'.repeat(44)}`,
+    });
+    expect(many.option).toBe('LOCKWATCH_WEBHOOK_URLS');
+    expect(many.value).toBe('(33 URLs)');
+    expect(many.message).not.toMatch(/Sup3rSecret|T0KEN/);
+  });
+
+  it('refuses a rate limit and window that are each in range but together too large, naming the variable', () => {
+    const error = failure({ LOCKWATCH_RATE_LIMIT: '10000000', LOCKWATCH_RATE_WINDOW: '7d' });
+    expect(error.option).toBe('LOCKWATCH_RATE_WINDOW');
+    expect(error.value).toBe('7d');
+    expect(error.message).toMatch(
+      /a window of at most 450359962 ms with LOCKWATCH_RATE_LIMIT=10000000/,
+    );
+    expect(
+      readLockWatchEnv({ LOCKWATCH_RATE_LIMIT: '10000000', LOCKWATCH_RATE_WINDOW: '5d' }),
+    ).toMatchObject({ rateLimit: 10_000_000, rateWindowMs: 432_000_000 });
+    // The documented extremes that do fit: 10⁹ per 75 min, 142,000 per 366 days.
+    readLockWatchEnv({ LOCKWATCH_RATE_LIMIT: '1000000000', LOCKWATCH_RATE_WINDOW: '75m' });
+    readLockWatchEnv({ LOCKWATCH_RATE_LIMIT: '142000', LOCKWATCH_RATE_WINDOW: '366d' });
+    const limit = failure({ LOCKWATCH_RATE_LIMIT: '1000000000', LOCKWATCH_RATE_WINDOW: '76m' });
+    expect(limit.option).toBe('LOCKWATCH_RATE_WINDOW');
   });
 
   it('reads a PEM private key file (algorithm from the key) and a JWKS file', () => {
@@ -288,6 +404,141 @@ describe('lockWatchFromEnv', () => {
         env: { REDIS_URL: 'redis://127.0.0.1:6379', LOCKWATCH_RATE_WINDOW: 'soon' },
       }),
     ).rejects.toThrow(/^Invalid option LOCKWATCH_RATE_WINDOW: got "soon"/);
+  });
+  it('validates the options as well as the variables before opening any connection', async () => {
+    const redis = await countingServer();
+    const file = join(dir, 'never', 'audit.db');
+    const cases: [Parameters<typeof lockWatchFromEnv>[0], string][] = [
+      [{ rateLimit: { limit: 0 } }, 'rateLimit.limit'],
+      [{ http: { rotues: [] } as never }, 'http.rotues'],
+      [{ ratelimit: { limit: 5 } } as never, 'ratelimit'],
+      [{ stores: {} } as never, 'stores'],
+      [{ migrate: 'yes' as never }, 'migrate'],
+      [{ tokens: { issuer: 'x', audience: 'y', keys: [] } }, 'tokens.keys'],
+    ];
+    for (const [options, option] of cases) {
+      const error = await fromEnvFailure({
+        ...options,
+        env: { REDIS_URL: redis.url, LOCKWATCH_DATABASE_URL: `sqlite:${file}` },
+      });
+      expect(error.option, option).toBe(option);
+    }
+    expect(redis.connections).toBe(0);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('names the variable in an error about a value it set, even when code set the rest', async () => {
+    const window = await fromEnvFailure({
+      env: { LOCKWATCH_RATE_WINDOW: '7d' },
+      rateLimit: { limit: 10_000_000 },
+    });
+    expect(window.option).toBe('LOCKWATCH_RATE_WINDOW');
+    expect(window.value).toBe('7d');
+    expect(window.message).toMatch(/below 2\^52 \(limit 10000000/);
+    const refresh = await fromEnvFailure({
+      env: { JWT_SECRET: 'k'.repeat(32), LOCKWATCH_REFRESH_TTL: '90d' },
+      tokens: { sessionMaxAge: '30d' },
+    });
+    expect(refresh.option).toBe('LOCKWATCH_REFRESH_TTL');
+    expect(refresh.message).toMatch(/at most tokens.sessionMaxAge/);
+  });
+
+  it('refuses LOCKWATCH_RATE_LIMIT or _WINDOW beside rateLimit.policies in code, and keeps the policies otherwise', async () => {
+    const policies = [
+      { name: 'per-second', limit: 10, window: '1s' },
+      { name: 'per-day', limit: 1000, window: '1d' },
+    ];
+    for (const name of ['LOCKWATCH_RATE_LIMIT', 'LOCKWATCH_RATE_WINDOW']) {
+      const error = await fromEnvFailure({
+        env: { [name]: name === 'LOCKWATCH_RATE_LIMIT' ? '50' : '30s' },
+        rateLimit: { policies },
+      });
+      expect(error.option).toBe(name);
+      expect(error.message).toMatch(/rateLimit.policies/);
+    }
+    const lw = await lockWatchFromEnv({ env: {}, rateLimit: { policies } });
+    try {
+      expect(lw.limiter!.policies.map((p) => [p.name, p.limit, p.windowMs])).toEqual([
+        ['per-second', 10, 1000],
+        ['per-day', 1000, 86_400_000],
+        ['burst', 50, 10_000],
+      ]);
+    } finally {
+      await lw.close();
+    }
+  });
+
+  it('close() settles, and closes the stores, with an alert queued for a receiver that never answers', async () => {
+    const receiver = await startReceiver(() => 'hang');
+    onTestFinished(() => receiver.close());
+    const index = new URL('../../src/index.ts', import.meta.url).href;
+    const database = join(dir, 'hung-webhook', 'audit.db');
+    // Its own process: one whose last line is `await lw.close()` and that has nothing else to do.
+    const source = `
+      const { lockWatchFromEnv } = await import(${JSON.stringify(index)});
+      const lw = await lockWatchFromEnv({ env: {
+        LOCKWATCH_WEBHOOK_URLS: ${JSON.stringify(receiver.url)},
+        LOCKWATCH_WEBHOOK_SECRET: 'whsec_${Buffer.alloc(32, 3).toString('base64')}',
+        LOCKWATCH_BURST_THRESHOLD: '1',
+        LOCKWATCH_DATABASE_URL: 'sqlite:${database}',
+      } });
+      for (let i = 0; i < 3; i++) {
+        const decision = await lw.limiter.check('ip:203.0.113.9');
+        lw.monitor.inspect(decision, { subject: 'ip:203.0.113.9', ip: '203.0.113.9', endpoint: '/x', method: 'GET' });
+      }
+      lw.audit.log({ ip: '203.0.113.9', endpoint: '/x', method: 'GET', statusCode: 200, latencyMs: 1 });
+      let closed = false;
+      process.on('exit', () => { if (!closed) process.stdout.write('EXITED-EARLY'); });
+      await lw.close();
+      closed = true;
+      // The SQLite database was closed: its write-ahead log is folded back into the file.
+      const { existsSync } = await import('node:fs');
+      process.stdout.write(JSON.stringify({ alerts: lw.alerts.counts, audit: lw.audit.stats.written, wal: existsSync('${database}-wal') }));
+    `;
+    const { code, stdout, stderr } = await new Promise<{
+      code: number | null;
+      stdout: string;
+      stderr: string;
+    }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', source],
+        { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 60_000 },
+        (error, out, err) =>
+          resolve({
+            code: error === null ? 0 : ((error.code as number) ?? null),
+            stdout: out,
+            stderr: err,
+          }),
+      );
+    });
+    expect(stdout, stderr).not.toContain('EXITED-EARLY');
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({
+      alerts: { raised: 2, sent: 1, pending: 0 },
+      audit: 1,
+      wal: false,
+    });
+    expect(receiver.requests.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a refresh lifetime above 30 days lengthens the session to match instead of being cut to 30 days', async () => {
+    const clock = createManualClock(Date.UTC(2025, 0, 1));
+    const lw = await lockWatchFromEnv({
+      clock,
+      env: { JWT_SECRET: 'k'.repeat(32), LOCKWATCH_REFRESH_TTL: '90d' },
+    });
+    try {
+      const sessions = lw.sessions!;
+      const pair = await sessions.issue('alice');
+      expect(pair.refreshExpiresAt - clock.now()).toBe(90 * 86_400_000);
+      // Past the old 30-day cap, the refresh token still works.
+      clock.advance(60 * 86_400_000);
+      const next = await sessions.refresh(pair.refreshToken);
+      expect(next.accessToken).toMatch(/^eyJ/);
+    } finally {
+      await lw.close();
+    }
   });
 });
 

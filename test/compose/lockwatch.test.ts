@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -5,13 +6,18 @@ import { request } from 'undici';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createManualClock } from '../../src/adapters/clock/manual.ts';
 import { createRedisTokenStore } from '../../src/adapters/redis/token-store.ts';
+import { generateWebhookSecret } from '../../src/adapters/webhook/signature.ts';
+import { createWebhookAlertSink } from '../../src/adapters/webhook/sink.ts';
 import { createLockWatch, type LockWatchOptions } from '../../src/compose/lockwatch.ts';
 import { memoryStores } from '../../src/compose/stores.ts';
+import { createAlert } from '../../src/domain/alerts/alert.ts';
 import { InvalidOptionError } from '../../src/domain/config/errors.ts';
 import { generateSigningKey } from '../../src/domain/tokens/keys.ts';
 import { nodeLockWatch } from '../../src/http/node.ts';
 import { createHttpPipeline } from '../../src/http/pipeline.ts';
 import type { HttpPipeline } from '../../src/http/types.ts';
+import { startReceiver } from '../adapters/webhook/receiver.ts';
+import { createSwitchableAuditSink } from '../support/switchable-audit-sink.ts';
 import { createSwitchableStore } from '../support/switchable-store.ts';
 
 const key = generateSigningKey('ES256');
@@ -19,6 +25,40 @@ async function tokens() {
   const { kid, alg, privateKey } = await key;
   return { issuer: 'https://auth.test', audience: 'api', keys: [{ kid, alg, privateKey }] };
 }
+
+/** The InvalidOptionError createLockWatch rejects `options` with. */
+async function rejection(options: LockWatchOptions): Promise<InvalidOptionError> {
+  const error = await createLockWatch(options).then(
+    async (lw) => {
+      await lw.close();
+      return new Error('accepted');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(InvalidOptionError);
+  return error as InvalidOptionError;
+}
+
+/** Runs an ES module in a fresh Node process; resolves to its exit code, stdout and stderr. */
+function runModule(
+  source: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', source],
+      { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error === null ? 0 : ((error.code as number | null) ?? null),
+          stdout,
+          stderr,
+        }),
+    );
+  });
+}
+
+const index = new URL('../../src/index.ts', import.meta.url).href;
 
 /** A node:http server on the pipeline; returns a GET helper. */
 async function serve(pipeline: HttpPipeline) {
@@ -182,17 +222,289 @@ describe('createLockWatch', () => {
     expect((await lw.login.attempt({ ip: '198.51.100.7', account: 'u9' })).allowed).toBe(true);
   });
 
+  it('logs alerts to the console by default, as documented, instead of keeping them unseen', async () => {
+    const { code, stdout, stderr } = await runModule(`
+      const { createLockWatch } = await import(${JSON.stringify(index)});
+      const lw = await createLockWatch({ anomaly: { burst: { limit: 1, window: '10s' } } });
+      for (let i = 0; i < 3; i++) {
+        const decision = await lw.limiter.check('ip:203.0.113.9');
+        lw.monitor.inspect(decision, { subject: 'ip:203.0.113.9', ip: '203.0.113.9', endpoint: '/x', method: 'GET' });
+      }
+      await lw.close();
+      process.stdout.write(JSON.stringify(lw.alerts.counts));
+    `);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ raised: 2, sent: 1, suppressed: 1 });
+    expect(stderr).toMatch(/^LockWatch alert burst ip:203\.0\.113\.9 \{.*"ip":"203\.0\.113\.9"/m);
+  });
+
+  it("memoryStores' capturing alert sink keeps only the newest alerts", async () => {
+    const clock = createManualClock();
+    const stores = memoryStores({ clock, maxAlerts: 8 });
+    const alerts = Array.from({ length: 20 }, (_, i) =>
+      createAlert({
+        type: 'burst',
+        subject: `ip:192.0.2.${i}`,
+        ip: `192.0.2.${i}`,
+        timestamp: clock.now(),
+        requestCountInWindow: 51,
+        windowMs: 10_000,
+        endpoint: '/',
+        method: 'GET',
+        severity: 'warning',
+      }),
+    );
+    for (const alert of alerts) await stores.alerts.send(alert);
+    expect(stores.alerts.alerts.length).toBeLessThanOrEqual(8);
+    expect(stores.alerts.alerts.length + stores.alerts.evicted).toBe(20);
+    expect(stores.alerts.alerts.at(-1)!.id).toBe(alerts[19]!.id);
+    expect(memoryStores().alerts.evicted).toBe(0);
+    expect(() => memoryStores({ maxAlerts: 0 })).toThrow(/Invalid option maxAlerts/);
+  });
+
+  it('refuses a misspelt option anywhere, naming its full path and the option meant', async () => {
+    const hook = () => undefined;
+    const cases: [LockWatchOptions, string, RegExp?][] = [
+      [
+        { http: { rotues: [{ path: '/admin', guard: hook }] } } as never,
+        'http.rotues',
+        /did you mean http.routes\?/,
+      ],
+      [{ http: { trustproxy: 1 } } as never, 'http.trustproxy', /did you mean http.trustProxy\?/],
+      [
+        { http: { hooks: { onFinsh: hook } } } as never,
+        'http.hooks.onFinsh',
+        /did you mean http.hooks.onFinish\?/,
+      ],
+      [{ http: { routes: [{ path: '/admin', gaurd: hook }] } } as never, 'http.routes[0].gaurd'],
+      [{ http: { skip: { path: ['/health'] } } } as never, 'http.skip.path'],
+      [{ rateLimit: { limt: 5 } } as never, 'rateLimit.limt', /did you mean rateLimit.limit\?/],
+      [
+        { rateLimit: { policies: [{ name: 'p', limit: 1, windw: '1s' }] } } as never,
+        'rateLimit.policies[0].windw',
+      ],
+      [{ ratelimit: { limit: 5 } } as never, 'ratelimit', /did you mean rateLimit\?/],
+      [{ anomaly: { burst: { treshold: 5 } } } as never, 'anomaly.burst.treshold'],
+      [{ anomaly: { bans: { intial: '1m' } } } as never, 'anomaly.bans.intial'],
+      [{ anomaly: { authFailures: { perIP: false } } } as never, 'anomaly.authFailures.perIP'],
+      [{ alerts: { dedupe: '1m' } } as never, 'alerts.dedupe', /did you mean alerts.dedup\?/],
+      [{ audit: { retry: { intial: '1s' } } } as never, 'audit.retry.intial'],
+      [
+        { failure: { rateLimit: { breaker: { cooldown: 5 } } } } as never,
+        'failure.rateLimit.breaker.cooldown',
+      ],
+      [{ login: { perIp: { limit: 5, window: '1m', burst: 2 } } } as never, 'login.perIp.burst'],
+      [
+        { tokens: { ...(await tokens()), cookie: { samesite: 'Lax' } } } as never,
+        'tokens.cookie.samesite',
+      ],
+      [{ tokens: { ...(await tokens()), refreshTTL: '1d' } } as never, 'tokens.refreshTTL'],
+    ];
+    for (const [options, option, message] of cases) {
+      const error = await rejection(options);
+      expect(error.option, option).toBe(option);
+      if (message !== undefined) expect(error.message, option).toMatch(message);
+    }
+    // A secret under a misspelt name is not shown.
+    const secret = await rejection({
+      tokens: { ...(await tokens()), secrett: 'hunter2-hunter2' },
+    } as never);
+    expect(secret.message).not.toContain('hunter2');
+    // Spelt right, the guard is installed.
+    const lw = await createLockWatch({
+      http: {
+        routes: [
+          {
+            path: '/admin',
+            guard: () => ({
+              allow: false,
+              reply: { status: 401, headers: {}, body: '{"error":"unauthorized"}' },
+            }),
+          },
+        ],
+      },
+    });
+    onTestFinished(() => lw.close());
+    const get = await serve(lw.pipeline);
+    expect((await get('/admin')).status).toBe(401);
+    expect((await get('/other')).status).toBe(200);
+  });
+
+  it('names each bad option by the path the user wrote', async () => {
+    const fn = () => undefined;
+    const cases: [LockWatchOptions, string][] = [
+      [{ alerts: { dedup: 0 } }, 'alerts.dedup'],
+      [{ alerts: { queueSize: 0 } }, 'alerts.queueSize'],
+      [{ alerts: { onEvent: 'x' as never } }, 'alerts.onEvent'],
+      [{ anomaly: { onEvent: 'x' as never } }, 'anomaly.onEvent'],
+      [{ failure: { onEvent: 'x' as never } }, 'failure.onEvent'],
+      [{ anomaly: { burst: { limit: 0 } } }, 'anomaly.burst.limit'],
+      [{ anomaly: { bans: { multiplier: 0 } } }, 'anomaly.bans.multiplier'],
+      [{ anomaly: { lists: { deny: ['10.0.0.1/8'] } } }, 'anomaly.lists.deny[0]'],
+      [{ rateLimit: { cost: -1 } }, 'rateLimit.cost'],
+      [{ rateLimit: { cost: 101 } }, 'rateLimit.cost'],
+      [
+        { rateLimit: { policies: [{ name: 'p', limit: 0, window: '1s' }] } },
+        'rateLimit.policies[0].limit',
+      ],
+      [
+        { rateLimit: { policies: [{ name: 'burst', limit: 5, window: '1s' }] } },
+        'anomaly.burst.name',
+      ],
+      [{ http: { hooks: { onFinish: 'x' as never } } }, 'http.hooks.onFinish'],
+      [{ http: { hooks: { beforeLimit: [fn, 'x' as never] } } }, 'http.hooks.beforeLimit[1]'],
+      [{ http: { trustProxy: 'yes' as never } }, 'http.trustProxy'],
+      [{ http: { trustProxy: ['10.0.0.0/8', 'proxy'] } }, 'http.trustProxy[1]'],
+      [{ http: { ipHeader: 'x-real-ip' as never } }, 'http.ipHeader'],
+      [{ http: { guard: 'x' as never } }, 'http.guard'],
+      [{ http: { routes: 'x' as never } }, 'http.routes'],
+      [{ http: { routes: [{ path: '/a', cost: 101 }] } }, 'http.routes[0].cost'],
+      [{ http: { headers: { legacy: 'yes' as never } } }, 'http.headers.legacy'],
+      [{ audit: { flushInterval: 0 } }, 'audit.flushInterval'],
+      [
+        { tokens: { ...(await tokens()), cookie: { sameSite: 'Loose' as never } } },
+        'tokens.cookie.sameSite',
+      ],
+      [{ tokens: { ...(await tokens()), accessTokenTtl: '1s' } }, 'tokens.accessTokenTtl'],
+      [
+        { tokens: await tokens(), failure: { tokens: { policy: 'fallback' as never } } },
+        'failure.tokens.policy',
+      ],
+      [{ stores: { ...memoryStores(), audit: 'x' as never } }, 'stores.audit'],
+    ];
+    for (const [options, option] of cases) {
+      expect((await rejection(options)).option, option).toBe(option);
+    }
+  });
+
+  it('refuses a trusted-proxy range that holds every address, as it refuses true', async () => {
+    for (const [trustProxy, option] of [
+      [['0.0.0.0/0', '::/0'], 'http.trustProxy[0]'],
+      [['10.0.0.0/8', '::/0'], 'http.trustProxy[1]'],
+      [['::ffff:0:0/96'], 'http.trustProxy[0]'],
+    ] as const) {
+      const error = await rejection({ http: { trustProxy } });
+      expect(error.option).toBe(option);
+      expect(error.message).toMatch(
+        /your own proxies \(such as 10\.0\.0\.0\/8\), or a hop count such as 1/,
+      );
+    }
+    const lw = await createLockWatch({ http: { trustProxy: ['10.0.0.0/8', 'fd00::/8'] } });
+    await lw.close();
+  });
+
+  it('requires rateLimit.policies to be a non-empty array, alone', async () => {
+    const policy = { name: 'p', limit: 5, window: '1s' };
+    const cases: [LockWatchOptions, string, RegExp][] = [
+      [{ rateLimit: { policies: [] } }, 'rateLimit.policies', /a non-empty array of policies/],
+      [{ rateLimit: { policies: 'x' as never } }, 'rateLimit.policies', /a non-empty array/],
+      [
+        { rateLimit: { policies: [policy], limit: 7 } },
+        'rateLimit.limit',
+        /no limit beside rateLimit.policies/,
+      ],
+      [{ rateLimit: { policies: [policy], window: '1m' } }, 'rateLimit.window', /no window beside/],
+      [
+        { rateLimit: { policies: [policy], algorithm: 'gcra' } },
+        'rateLimit.algorithm',
+        /no algorithm beside/,
+      ],
+      [{ rateLimit: { policies: [policy], burst: 3 } }, 'rateLimit.burst', /no burst beside/],
+    ];
+    for (const [options, option, message] of cases) {
+      const error = await rejection(options);
+      expect(error.option, option).toBe(option);
+      expect(error.message, option).toMatch(message);
+    }
+    const lw = await createLockWatch({ rateLimit: { policies: [policy] }, anomaly: false });
+    expect(lw.limiter!.policies.map((p) => p.name)).toEqual(['p']);
+    await lw.close();
+  });
+
+  it('a refresh lifetime above 30 days lengthens the session; one above an explicit session age is refused', async () => {
+    const clock = createManualClock(Date.UTC(2025, 0, 1));
+    const lw = await createLockWatch({
+      clock,
+      tokens: { ...(await tokens()), refreshTokenTtl: '90d' },
+    });
+    onTestFinished(() => lw.close());
+    const pair = await lw.sessions!.issue('alice');
+    expect(pair.refreshExpiresAt - clock.now()).toBe(90 * 86_400_000);
+    clock.advance(60 * 86_400_000);
+    await expect(lw.sessions!.refresh(pair.refreshToken)).resolves.toMatchObject({
+      accessToken: expect.stringMatching(/^eyJ/),
+    });
+    const error = await rejection({
+      tokens: { ...(await tokens()), refreshTokenTtl: '90d', sessionMaxAge: '30d' },
+    });
+    expect(error.option).toBe('tokens.refreshTokenTtl');
+    expect(error.message).toMatch(/at most tokens.sessionMaxAge \(2592000000 ms\)/);
+  });
+
+  it('close() keeps the process alive until it settles, even when only clock timers are left', async () => {
+    // An alert sink whose close waits on the system clock, as the webhook drain does: the clock's
+    // timers are unref'd, so without close() holding the process, it would exit mid-close.
+    const { code, stdout, stderr } = await runModule(`
+      const { createLockWatch, memoryStores, systemClock } = await import(${JSON.stringify(index)});
+      const stores = memoryStores();
+      const alerts = { async send() {}, close: () => new Promise((resolve) => systemClock.schedule(300, resolve)) };
+      const lw = await createLockWatch({ stores: { ...stores, alerts } });
+      let closed = false;
+      process.on('exit', () => { if (!closed) process.stdout.write('EXITED-EARLY'); });
+      await lw.close();
+      closed = true;
+      await stores.close();
+      process.stdout.write('closed');
+    `);
+    expect(stdout, stderr).toBe('closed');
+    expect(code, stderr).toBe(0);
+  });
+
+  it('close() flushes the audit log and drains alerts together: one bound, not the sum of two', async () => {
+    const clock = createManualClock();
+    const receiver = await startReceiver(() => 'hang');
+    onTestFinished(() => receiver.close());
+    const audit = createSwitchableAuditSink('hang');
+    const sink = createWebhookAlertSink({
+      endpoints: [{ url: receiver.url, secret: generateWebhookSecret() }],
+      clock,
+      timeoutMs: 60_000,
+      drainTimeoutMs: 10_000,
+    });
+    const lw = await createLockWatch({
+      clock,
+      stores: { window: memoryStores({ clock }).window, audit, alerts: sink },
+      anomaly: { burst: { limit: 1, window: '10s' } },
+      audit: { closeTimeout: '10s' },
+    });
+    const get = await serve(lw.pipeline);
+    for (let i = 0; i < 3; i++) expect((await get('/')).status).toBe(200);
+    await receiver.until(1); // the alert is in flight, its receiver silent
+    let settled = false;
+    const closed = lw.close().then(() => {
+      settled = true;
+    });
+    // Let close() reach both waits (the audit write hangs, the delivery hangs) before the clock moves.
+    await vi.waitFor(() => expect(audit.hanging).toBeGreaterThan(0));
+    expect(sink.endpoints[0]!.counts.pending).toBe(1);
+    clock.advance(10_000);
+    await vi.waitFor(() => expect(settled).toBe(true), { timeout: 5000 });
+    await closed;
+    expect(lw.audit!.stats.droppedTotal).toBeGreaterThan(0);
+    expect(sink.endpoints[0]!.counts).toMatchObject({ failed: 1, pending: 0 });
+  });
+
   it('validates options at creation and names the bad one', async () => {
     const cases: [LockWatchOptions, string][] = [
       [{ rateLimit: { limit: 0 } }, 'rateLimit.limit'],
       [{ rateLimit: { window: '10 parsecs' } }, 'rateLimit.window'],
       [{ rateLimit: { key: 'ssn' as never } }, 'rateLimit.key'],
       [{ failure: { rateLimit: { policy: 'maybe' as never } } }, 'failure.rateLimit.policy'],
-      [{ anomaly: { burst: { limit: -1 } } }, 'burst.limit'],
+      [{ anomaly: { burst: { limit: -1 } } }, 'anomaly.burst.limit'],
       [{ login: { perAccount: { limit: 1, window: 'soon' } } }, 'login.perAccount.window'],
-      [{ audit: { batchSize: 0 } }, 'batchSize'],
-      [{ http: { errorFormat: 'xml' as never } }, 'errorFormat'],
-      [{ tokens: { issuer: 'x', audience: 'y', keys: [] } }, 'keys'],
+      [{ audit: { batchSize: 0 } }, 'audit.batchSize'],
+      [{ http: { errorFormat: 'xml' as never } }, 'http.errorFormat'],
+      [{ tokens: { issuer: 'x', audience: 'y', keys: [] } }, 'tokens.keys'],
       [{ stores: {} as never }, 'stores'],
     ];
     for (const [options, option] of cases) {

@@ -3,17 +3,24 @@
  * directory, runs every curl command it prints — as printed, through a small
  * interpreter of the curl options used (-s -i -o -w -X -H -d -b -c) on
  * undici — and stops it with SIGTERM: exit 0, the audit log flushed to the
- * SQLite file under ./data/ with one record per request.
+ * SQLite file under ./data/ with one record per request. Then the cases a
+ * user meets: a fresh PostgreSQL database, a client stalled mid-request or a
+ * webhook receiver that never answers at shutdown, and the printed 429 loop
+ * run on its own by bash and curl (when curl is installed).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createSqlAuditReader, openSqlDatabase } from '../../src/adapters/sql/index.ts';
+import { postgresAvailable } from '../adapters/sql/harness.ts';
+import { startReceiver } from '../adapters/webhook/receiver.ts';
+import { createTempDatabase, postgresService } from '../support/postgres.ts';
 
 const demo = fileURLToPath(new URL('../../examples/demo.ts', import.meta.url));
 
@@ -137,6 +144,47 @@ afterAll(() => {
   child?.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
+
+/** A demo started as `npm start` would, in a fresh directory, with `vars` set; resolves once it printed its commands. */
+async function startDemo(vars: Record<string, string> = {}) {
+  const cwd = mkdtempSync(join(tmpdir(), 'lockwatch-demo-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
+  for (const name of Object.keys(env)) {
+    if (name === 'REDIS_URL' || name === 'JWT_SECRET' || name.startsWith('LOCKWATCH_')) {
+      delete env[name];
+    }
+  }
+  const process_ = spawn(process.execPath, [demo], {
+    cwd,
+    env: { ...env, ...vars },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onTestFinished(() => {
+    process_.kill('SIGKILL');
+    rmSync(cwd, { recursive: true, force: true });
+  });
+  const started = {
+    output: '',
+    errors: '',
+    exited: once(process_, 'exit') as Promise<[number | null]>,
+    base: '',
+    process: process_,
+  };
+  process_.stderr!.on('data', (chunk: Buffer) => {
+    started.errors += chunk.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    process_.stdout!.on('data', (chunk: Buffer) => {
+      started.output += chunk.toString();
+      if (/\n\n$/.test(started.output) && started.output.includes('Try it:')) resolve();
+    });
+    process_.once('exit', (code) =>
+      reject(new Error(`exited early with ${code}: ${started.output}${started.errors}`)),
+    );
+  });
+  started.base = /^LockWatch demo API on (http:\/\/127\.0\.0\.1:\d+)\/$/m.exec(started.output)![1]!;
+  return started;
+}
 
 describe('the demo server (npm start)', { timeout: 60_000 }, () => {
   it('prints its curl commands, answers each as printed, and stops on SIGTERM with the audit flushed', async () => {
@@ -311,7 +359,7 @@ describe('the demo server (npm start)', { timeout: 60_000 }, () => {
     child.kill('SIGTERM');
     const [code] = await exited;
     child = undefined;
-    // The loop of 101 requests is a burst (more than 50 in 10 s): one alert, logged (dedup 60 s).
+    // The 429 loop is a burst (more than 50 in 10 s): one alert, logged (dedup 60 s).
     const alerts = errors.split('\n').filter((line) => line !== '');
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatch(
@@ -335,4 +383,89 @@ describe('the demo server (npm start)', { timeout: 60_000 }, () => {
       await database.close();
     }
   });
+
+  it('runs on a fresh PostgreSQL database: it migrates it itself', async () => {
+    const pg = postgresAvailable();
+    if (!pg.available) {
+      expect(process.env.CI, `PostgreSQL is required in CI${pg.note}`).toBeUndefined();
+      return;
+    }
+    const database = await createTempDatabase(postgresService().url!, 'lw_demo');
+    onTestFinished(() => database.drop());
+    const demo = await startDemo({ LOCKWATCH_DATABASE_URL: database.url });
+    expect(demo.output).toContain('audit postgresql (LOCKWATCH_DATABASE_URL)');
+    const hello = await request(`${demo.base}/api/hello`);
+    expect(hello.statusCode).toBe(200);
+    await hello.body.dump();
+    demo.process.kill('SIGTERM');
+    const [code] = await demo.exited;
+    expect(code, demo.errors).toBe(0);
+    expect(demo.output).toContain('audit flushed: 1 records written, 0 dropped');
+  });
+
+  it('stops on SIGTERM with a client stalled mid-request: its connection is closed after a grace period', async () => {
+    const demo = await startDemo();
+    const { port } = new URL(demo.base);
+    const socket = connect(Number(port), '127.0.0.1');
+    onTestFinished(() => void socket.destroy());
+    await once(socket, 'connect');
+    // A body that never arrives in full. The 100 Continue says the server has the request and
+    // handed it to the handler, which waits for the body.
+    socket.write(
+      'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n',
+    );
+    const [answer] = (await once(socket, 'data')) as [Buffer];
+    expect(answer.toString()).toMatch(/^HTTP\/1\.1 100 Continue/);
+    socket.write('{"user');
+    const closed = once(socket, 'close');
+    demo.process.kill('SIGTERM');
+    const [code] = await demo.exited;
+    await closed;
+    expect(code, demo.output + demo.errors).toBe(0);
+    expect(demo.output).toMatch(/audit flushed: \d+ records written/);
+    expect(demo.output).toMatch(/\nstopped\n$/);
+  });
+
+  it('stops on SIGTERM with an alert queued for a webhook receiver that never answers', async () => {
+    const receiver = await startReceiver(() => 'hang');
+    onTestFinished(() => receiver.close());
+    const demo = await startDemo({
+      LOCKWATCH_WEBHOOK_URLS: receiver.url,
+      LOCKWATCH_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 5).toString('base64')}`,
+      LOCKWATCH_BURST_THRESHOLD: '1',
+    });
+    expect(demo.output).toContain('alerts webhook');
+    for (let i = 0; i < 3; i++) await (await request(`${demo.base}/api/hello`)).body.dump();
+    await receiver.until(1);
+    demo.process.kill('SIGTERM');
+    const [code] = await demo.exited;
+    expect(code, demo.output + demo.errors).toBe(0);
+    expect(demo.output).toContain('audit flushed: 3 records written, 0 dropped');
+    expect(demo.output).toMatch(/\nstopped\n$/);
+  });
+
+  it.runIf(spawnSync('curl', ['--version']).status === 0)(
+    'its 429 loop, run on its own in a shell with curl, shows 429s',
+    async () => {
+      const demo = await startDemo();
+      const loop = demo.output
+        .split('\n')
+        .map((line) => line.trim())
+        .find((line) => line.startsWith('for '))!;
+      const printed = await new Promise<string>((resolve, reject) => {
+        execFile('bash', ['-c', loop], { timeout: 60_000 }, (error, stdout, stderr) =>
+          error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`)),
+        );
+      });
+      // `uniq -c` lines: "    104 200", "     46 429".
+      const counts = Object.fromEntries(
+        printed
+          .trim()
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/).reverse()),
+      );
+      expect(Object.keys(counts).sort(), printed).toEqual(['200', '429']);
+      expect(Number(counts['429']), printed).toBeGreaterThan(0);
+    },
+  );
 });

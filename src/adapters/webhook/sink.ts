@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { alertPayload } from '../../domain/alerts/alert.ts';
 import { InvalidOptionError } from '../../domain/config/errors.ts';
+import { redactUrl } from '../../domain/config/redact.ts';
 import { integerOption } from '../../domain/config/validate.ts';
 import { LockWatchError } from '../../domain/errors.ts';
 import {
@@ -54,7 +55,7 @@ export interface WebhookAlertSinkOptions {
   readonly keepAliveMs?: number | undefined;
   /** Per-receiver breaker: consecutive failed attempts that pause it (5) and the pause (30 s). */
   readonly breaker?: BreakerOptions | undefined;
-  /** How long `close()` lets deliveries finish before it aborts them and fails the rest, ms: 0 to 600,000; 10,000 by default. */
+  /** How long `close()` lets deliveries finish before it aborts them and fails the rest, ms: 0 to 600,000; 10,000 by default. Measured on `clock` and on the wall clock, whichever ends first; the process stays alive meanwhile. */
   readonly drainTimeoutMs?: number | undefined;
   /** Time source of backoff, breaker, timestamps and the drain deadline; the system clock by default. */
   readonly clock?: Clock | undefined;
@@ -266,7 +267,12 @@ export function createWebhookAlertSink(options: WebhookAlertSinkOptions): Webhoo
     throw new InvalidOptionError('endpoints', options.endpoints, 'a non-empty array of endpoints');
   }
   if (options.endpoints.length > 32) {
-    throw new InvalidOptionError('endpoints', options.endpoints, 'at most 32 endpoints');
+    // The count, not the list: the endpoints hold secrets and URLs with tokens in them.
+    throw new InvalidOptionError(
+      'endpoints',
+      `(${options.endpoints.length} endpoints)`,
+      'at most 32 endpoints',
+    );
   }
   const names = new Set<string>();
   const endpoints: Endpoint[] = options.endpoints.map((endpoint, index) => {
@@ -274,14 +280,16 @@ export function createWebhookAlertSink(options: WebhookAlertSinkOptions): Webhoo
     if (typeof endpoint !== 'object' || endpoint === null) {
       throw new InvalidOptionError(path, endpoint, 'an object with url and secret');
     }
+    // Scheme and host only in the error: a webhook URL often carries its token in the path.
+    const shown = typeof endpoint.url === 'string' ? redactUrl(endpoint.url, 'host') : endpoint.url;
     let url: URL;
     try {
       url = new URL(endpoint.url);
     } catch {
-      throw new InvalidOptionError(`${path}.url`, endpoint.url, 'an http: or https: URL');
+      throw new InvalidOptionError(`${path}.url`, shown, 'an http: or https: URL');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new InvalidOptionError(`${path}.url`, endpoint.url, 'an http: or https: URL');
+      throw new InvalidOptionError(`${path}.url`, shown, 'an http: or https: URL');
     }
     const secretList = typeof endpoint.secret === 'string' ? [endpoint.secret] : endpoint.secret;
     if (!Array.isArray(secretList) || secretList.length === 0) {
@@ -574,15 +582,24 @@ export function createWebhookAlertSink(options: WebhookAlertSinkOptions): Webhoo
       if (closing === undefined) {
         closing = (async () => {
           let cancelDeadline = () => {};
+          let wallDeadline: ReturnType<typeof setTimeout> | undefined;
           if (busy()) {
             if (drainTimeoutMs === 0) shutdown.abort();
-            else cancelDeadline = clock.schedule(drainTimeoutMs, () => shutdown.abort());
+            else {
+              cancelDeadline = clock.schedule(drainTimeoutMs, () => shutdown.abort());
+              // The clock's timers never hold the process open (the system clock unrefs them), and
+              // a hung receiver's backoff waits on them alone: the event loop would empty with
+              // close() pending (exit code 13 under a top-level await). This one is ref'd, and
+              // ends the drain at the same bound on the wall clock, so close() always settles.
+              wallDeadline = setTimeout(() => shutdown.abort(), drainTimeoutMs);
+            }
             await new Promise<void>((resolve) => {
               idle = resolve;
               if (!busy()) resolve();
             });
           }
           cancelDeadline();
+          clearTimeout(wallDeadline);
           shutdown.abort();
           if (ownsDispatcher) {
             const dispatcher = await client.catch(() => undefined);

@@ -177,6 +177,24 @@ export function parseCidr(text: string, option = 'cidr'): Cidr {
 }
 
 /**
+ * Parses the address or CIDR of a trusted proxy as {@link parseCidr} does,
+ * refusing a /0 (`0.0.0.0/0`, `::/0`, `::ffff:0:0/96`): a range that holds
+ * every address trusts every hop, so any client could pick its own address
+ * by writing a forwarding header — what `trustProxy: true` is refused for.
+ */
+export function parseProxyCidr(text: string, option: string): Cidr {
+  const cidr = parseCidr(text, option);
+  if (cidr.prefix === 0) {
+    throw new InvalidOptionError(
+      option,
+      text,
+      `the addresses or CIDRs of your own proxies (such as 10.0.0.0/8), or a hop count such as 1 — ${cidr.text} holds every ${cidr.family === 4 ? 'IPv4' : 'IPv6 (and IPv4)'} address, so any client could pick its address with a forwarding header`,
+    );
+  }
+  return cidr;
+}
+
+/**
  * True when `ip` lies inside `cidr`. An IPv4 address is also inside an IPv6
  * range that holds its IPv4-mapped form (so `::/0` holds every address).
  */

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock, type ManualClock } from '../../../src/adapters/clock/manual.ts';
 import { generateWebhookSecret, verifyWebhook } from '../../../src/adapters/webhook/signature.ts';
@@ -375,5 +376,86 @@ describe('webhook sink: options', () => {
     expect(bad({ endpoints: [{ url: 'http://127.0.0.1/', secret }], attempts: 0 }).option).toBe(
       'attempts',
     );
+  });
+
+  it('shows neither credentials nor the path of a bad endpoint URL, nor the endpoints past 32', () => {
+    const bad = (options: Partial<WebhookAlertSinkOptions>) => {
+      try {
+        createWebhookAlertSink(options as WebhookAlertSinkOptions);
+      } catch (error) {
+        if (isLockWatchError(error)) return error as unknown as Error & { value: unknown };
+      }
+      throw new Error('expected an InvalidOptionError');
+    };
+    const secret = generateWebhookSecret();
+    const url = bad({
+      endpoints: [{ url: 'ftp://bot:Sup3rSecret@hooks.example.com/services/T0/B0/TOKEN', secret }],
+    });
+    expect(url.value).toBe('ftp://bot:***@hooks.example.com…');
+    expect(url.message).not.toMatch(/Sup3rSecret|TOKEN/);
+    const many = bad({
+      endpoints: Array.from({ length: 33 }, (_, i) => ({
+        url: `https://h${i}.example/hook?token=T0KEN${i}`,
+        secret,
+      })),
+    });
+    expect(many.value).toBe('(33 endpoints)');
+    expect(many.message).not.toContain('T0KEN');
+  });
+});
+
+describe('webhook sink: close() in a process with nothing else to do', () => {
+  it('settles at the drain deadline even though only the hung delivery is left', async () => {
+    const r = await receiver(() => 'hang');
+    const sinkModule = new URL('../../../src/adapters/webhook/index.ts', import.meta.url).href;
+    const alertModule = new URL('../../../src/domain/alerts/alert.ts', import.meta.url).href;
+    // The receiver lives in this process; the sink's own process has nothing but the sink, as a
+    // script whose last line is `await sink.close()` (or `await lw.close()`).
+    const source = `
+      const { createWebhookAlertSink, generateWebhookSecret } = await import(${JSON.stringify(sinkModule)});
+      const { createAlert } = await import(${JSON.stringify(alertModule)});
+      const sink = createWebhookAlertSink({
+        endpoints: [{ url: ${JSON.stringify(r.url)}, secret: generateWebhookSecret() }],
+        timeoutMs: 100,
+        attempts: 20,
+        backoff: { baseMs: 200, maxMs: 200 },
+        drainTimeoutMs: 1000,
+        onEvent: (event) => { if (event.type === 'failed') reason = event.reason; },
+      });
+      let reason;
+      let closed = false;
+      process.on('exit', () => { if (!closed) process.stdout.write('EXITED-EARLY'); });
+      await sink.send(createAlert({ type: 'burst', subject: 'ip:192.0.2.1', ip: '192.0.2.1', timestamp: Date.now(),
+        requestCountInWindow: 51, windowMs: 10000, endpoint: '/', method: 'GET', severity: 'warning' }));
+      await sink.close();
+      closed = true;
+      process.stdout.write(JSON.stringify({ ...sink.endpoints[0].counts, reason }));
+    `;
+    const { code, stdout, stderr } = await new Promise<{
+      code: number | null;
+      stdout: string;
+      stderr: string;
+    }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', source],
+        { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 },
+        (error, out, err) =>
+          resolve({
+            code: error === null ? 0 : ((error.code as number) ?? null),
+            stdout: out,
+            stderr: err,
+          }),
+      );
+    });
+    expect(stdout, stderr).not.toContain('EXITED-EARLY');
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({
+      accepted: 1,
+      failed: 1,
+      pending: 0,
+      reason: 'closed',
+    });
+    expect(r.requests.length).toBeGreaterThan(0);
   });
 });

@@ -9,6 +9,7 @@ import {
   ipFromBytes,
   parseCidr,
   parseIp,
+  parseProxyCidr,
 } from '../../../src/domain/net/ip.ts';
 
 function bigintOf(bytes: Uint8Array): bigint {
@@ -381,5 +382,22 @@ describe('groupIp', () => {
     const error = thrown(() => groupIp(parseIp('::1')!, options));
     expect(error).toBeInstanceOf(InvalidOptionError);
     expect((error as InvalidOptionError).option).toBe(option);
+  });
+});
+
+describe('parseProxyCidr', () => {
+  it('refuses a range holding every address, in either family or IPv4-mapped form', () => {
+    for (const text of ['0.0.0.0/0', '::/0', '::ffff:0:0/96']) {
+      expect(() => parseProxyCidr(text, 'trustProxy[0]'), text).toThrow(
+        /^Invalid option trustProxy\[0\]: .*holds every .*address, so any client could pick/,
+      );
+    }
+  });
+
+  it('takes anything narrower, as parseCidr does', () => {
+    for (const text of ['0.0.0.0/1', '10.0.0.0/8', '::/1', 'fd00::/8', '192.0.2.7']) {
+      expect(parseProxyCidr(text, 'p')).toEqual(parseCidr(text, 'p'));
+    }
+    expect(() => parseProxyCidr('10.0.0.1/8', 'p')).toThrow(/did you mean 10\.0\.0\.0\/8/);
   });
 });
