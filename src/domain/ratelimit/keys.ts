@@ -15,8 +15,8 @@ import {
   cidrContains,
   groupWith,
   type IpAddress,
-  parseCidr,
   parseIp,
+  parseProxyCidr,
 } from '../net/ip.ts';
 
 /** The framework-neutral request a key builder reads; header names are lower case. */
@@ -160,7 +160,7 @@ function trustOption(value: unknown): number | readonly Cidr[] {
           'an IP address or CIDR string such as 10.0.0.0/8',
         );
       }
-      return parseCidr(entry, option);
+      return parseProxyCidr(entry, option);
     }),
   );
 }

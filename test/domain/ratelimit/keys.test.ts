@@ -158,9 +158,9 @@ describe('clientIp', () => {
       );
     });
 
-    it('trusts everything under ::/0 including IPv4', () => {
-      const all = clientIp({ trustProxy: ['::/0'] });
-      expect(all(req('10.0.0.1', { 'x-forwarded-for': '203.0.113.7, 10.0.0.2' }))).toBe(
+    it('trusts IPv4 proxies given as an IPv4-mapped IPv6 range', () => {
+      const mapped = clientIp({ trustProxy: ['::ffff:10.0.0.0/104'] });
+      expect(mapped(req('10.0.0.1', { 'x-forwarded-for': '203.0.113.7, 10.0.0.2' }))).toBe(
         'ip:203.0.113.7',
       );
     });
@@ -210,6 +210,12 @@ describe('clientIp', () => {
       'trustProxy',
     );
     expect(optionOf(() => clientIp({ trustProxy: ['10.0.0.0/8', 'bogus'] }))).toBe('trustProxy[1]');
+    // A range holding every address trusts every hop, as `true` would.
+    for (const everything of ['0.0.0.0/0', '::/0']) {
+      expect(optionOf(() => clientIp({ trustProxy: ['10.0.0.0/8', everything] }))).toBe(
+        'trustProxy[1]',
+      );
+    }
     expect(optionOf(() => clientIp({ trustProxy: ['10.0.0.0/8', '::1', '10.0.0.1/8'] }))).toBe(
       'trustProxy[2]',
     );
