@@ -291,6 +291,14 @@ export function createWebhookAlertSink(options: WebhookAlertSinkOptions): Webhoo
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new InvalidOptionError(`${path}.url`, shown, 'an http: or https: URL');
     }
+    if (url.username !== '' || url.password !== '') {
+      // They would not be sent (fetch refuses them too): the receiver would answer 401 to every alert.
+      throw new InvalidOptionError(
+        `${path}.url`,
+        shown,
+        'a URL without user:password (receivers authenticate deliveries by their signature, from the endpoint secret)',
+      );
+    }
     const secretList = typeof endpoint.secret === 'string' ? [endpoint.secret] : endpoint.secret;
     if (!Array.isArray(secretList) || secretList.length === 0) {
       throw new InvalidOptionError(`${path}.secret`, '(hidden)', 'a whsec_ secret or an array');
@@ -331,6 +339,12 @@ export function createWebhookAlertSink(options: WebhookAlertSinkOptions): Webhoo
     return state;
   });
 
+  const originCounts = new Map<string, number>();
+  for (const endpoint of endpoints) {
+    originCounts.set(endpoint.origin, (originCounts.get(endpoint.origin) ?? 0) + 1);
+  }
+  const endpointsPerOrigin = Math.max(...originCounts.values());
+
   // Aborts every request and backoff wait at the drain deadline of close().
   const shutdown = new AbortController();
   const ownsDispatcher = options.dispatcher === undefined;
@@ -340,7 +354,9 @@ export function createWebhookAlertSink(options: WebhookAlertSinkOptions): Webhoo
       : import('undici').then(
           ({ Agent }) =>
             new Agent({
-              connections: concurrency,
+              // The cap is per origin: endpoints sharing one get `concurrency` each, so a hung one
+              // cannot hold the connections another needs.
+              connections: concurrency * endpointsPerOrigin,
               keepAliveTimeout: keepAliveMs,
               keepAliveMaxTimeout: Math.max(keepAliveMs, 60_000),
               connect: { timeout: timeoutMs },
@@ -398,8 +414,9 @@ export function createWebhookAlertSink(options: WebhookAlertSinkOptions): Webhoo
         signal,
       });
       const status = response.statusCode;
-      // The body must be read for the connection to go back to the pool.
-      await response.body.dump({ limit: 65_536, signal });
+      // The body must be read for the connection to go back to the pool. A body that is slow or
+      // cut short changes nothing the status said: a 2xx was delivered (a retry would duplicate it).
+      await response.body.dump({ limit: 65_536, signal }).catch(() => {});
       if (status >= 200 && status < 300) return { kind: 'ok', status };
       if (status === 408 || status === 429 || status >= 500) {
         return {

@@ -1,14 +1,19 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** What a test receiver does with one request. */
+/**
+ * What a test receiver does with one request: answer a status, hang (never
+ * answer), close the connection, or send 200 and a body it never finishes.
+ */
 export type Behaviour =
   | { readonly status: number; readonly headers?: Record<string, string> }
   | 'hang'
-  | 'close';
+  | 'close'
+  | 'endless-200';
 
 /** One request a receiver saw. */
 export interface Received {
+  readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
   readonly at: number;
@@ -24,11 +29,11 @@ export interface Receiver {
 }
 
 /**
- * Starts a receiver; `behave(n)` decides what to do with the n-th request
- * (from 0): answer a status, hang (never answer), or close the connection.
+ * Starts a receiver; `behave(n, path)` decides what to do with the n-th
+ * request (from 0).
  */
 export async function startReceiver(
-  behave: (n: number) => Behaviour = () => ({ status: 204 }),
+  behave: (n: number, path: string) => Behaviour = () => ({ status: 204 }),
 ): Promise<Receiver> {
   const requests: Received[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
@@ -38,6 +43,7 @@ export async function startReceiver(
     req.on('end', () => {
       const n = requests.length;
       requests.push({
+        path: req.url ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
         at: performance.now(),
@@ -48,8 +54,13 @@ export async function startReceiver(
           waiter.resolve();
         }
       }
-      const behaviour = behave(n);
+      const behaviour = behave(n, req.url ?? '');
       if (behaviour === 'hang') return;
+      if (behaviour === 'endless-200') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('accepted, still talking');
+        return;
+      }
       if (behaviour === 'close') {
         req.socket.destroy();
         return;

@@ -17,7 +17,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((x) => x.close()));
 });
 
-async function receiver(behave?: (n: number) => Behaviour): Promise<Receiver> {
+async function receiver(behave?: (n: number, path: string) => Behaviour): Promise<Receiver> {
   const r = await startReceiver(behave);
   open.push(r);
   return r;
@@ -252,6 +252,44 @@ describe('webhook sink: retries', () => {
       attempts: 3,
     });
   });
+
+  it('a 2xx whose body never ends is delivered, not retried', async () => {
+    const clock = createManualClock();
+    const r = await receiver(() => 'endless-200');
+    const { sink: s, events } = sink(clock, {
+      endpoints: [{ url: r.url, secret: generateWebhookSecret() }],
+      timeoutMs: 200,
+      attempts: 3,
+    });
+    await s.send(alert(clock));
+    await settled(events, 1);
+    expect(r.requests).toHaveLength(1);
+    expect(finalEvents(events)).toEqual([expect.objectContaining({ type: 'delivered' })]);
+  });
+
+  it('a hung receiver does not hold up another receiver on the same origin', async () => {
+    const clock = createManualClock();
+    const r = await receiver((_n, path) => (path.endsWith('/hang') ? 'hang' : { status: 204 }));
+    const base = r.url.replace(/\/hooks\/lockwatch$/, '');
+    const { sink: s, events } = sink(clock, {
+      endpoints: [
+        { url: `${base}/hang`, secret: generateWebhookSecret() },
+        { url: `${base}/ok`, secret: generateWebhookSecret() },
+      ],
+      concurrency: 2,
+      timeoutMs: 5_000,
+      attempts: 1,
+    });
+    for (let i = 0; i < 8; i++) await s.send(alert(clock, `ip:203.0.113.${i}`));
+    // Every alert of the healthy receiver arrives while the hung one still holds its connections.
+    const deadline = performance.now() + 3_000;
+    while (events.filter((e) => e.type === 'delivered').length < 8) {
+      if (performance.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(events.filter((e) => e.type === 'delivered')).toHaveLength(8);
+    expect(r.requests.filter((q) => q.path === '/hang').length).toBeLessThanOrEqual(2);
+  });
 });
 
 describe('webhook sink: breaker, queues, close', () => {
@@ -361,6 +399,10 @@ describe('webhook sink: options', () => {
     expect(bad({ endpoints: [] }).option).toBe('endpoints');
     expect(bad({ endpoints: [{ url: 'ftp://x/', secret }] }).option).toBe('endpoints[0].url');
     expect(bad({ endpoints: [{ url: 'not a url', secret }] }).option).toBe('endpoints[0].url');
+    // Credentials in the URL would never be sent: refused, and not shown.
+    const withCredentials = bad({ endpoints: [{ url: 'http://hook:s3cret@127.0.0.1/h', secret }] });
+    expect(withCredentials.option).toBe('endpoints[0].url');
+    expect(withCredentials.message).not.toContain('s3cret');
     const leaked = 'whsec_c2hvcnQ=';
     const error = bad({ endpoints: [{ url: 'http://127.0.0.1/', secret: leaked }] });
     expect(error.option).toBe('endpoints[0].secret');
