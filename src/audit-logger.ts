@@ -1,3 +1,4 @@
+import { whileKeepingAlive } from './adapters/clock/keep-alive.ts';
 import { systemClock } from './adapters/clock/system.ts';
 import {
   type AuditLogger,
@@ -21,5 +22,8 @@ export function createAuditLogger(options: CreateAuditLoggerOptions): AuditLogge
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('options', options, 'an object with at least `sink`');
   }
-  return createAuditLoggerCore({ ...options, clock: options.clock ?? systemClock });
+  const logger = createAuditLoggerCore({ ...options, clock: options.clock ?? systemClock });
+  // close() waits on the clock (a retry backoff, its deadline): hold the process until it ends.
+  const close = logger.close;
+  return Object.assign(logger, { close: () => whileKeepingAlive(close) });
 }

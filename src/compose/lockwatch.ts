@@ -5,6 +5,7 @@
  * returns one object whose `close()` drains everything it started.
  */
 
+import { whileKeepingAlive } from '../adapters/clock/keep-alive.ts';
 import { systemClock } from '../adapters/clock/system.ts';
 import { withFailurePolicy } from '../adapters/failure/window-store.ts';
 import { createLoggingAlertSink } from '../adapters/log/alert-sink.ts';
@@ -747,18 +748,9 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
         },
       },
       close() {
-        closing ??= (async () => {
-          // The clock's timers never hold the process open (a server must be able to exit), so a
-          // drain that waits on them alone — a webhook receiver that never answers — would let
-          // the event loop empty with close() pending: exit code 13 under a top-level await, and
-          // nothing after it runs. Every part's wait is bounded, so this holds only that long.
-          const keepAlive = setInterval(() => {}, 3_600_000);
-          try {
-            await closeAll();
-          } finally {
-            clearInterval(keepAlive);
-          }
-        })();
+        // A drain may wait on the clock's timers alone (a webhook receiver that never answers);
+        // every part's wait is bounded, so the process is held only that long.
+        closing ??= whileKeepingAlive(closeAll);
         return closing;
       },
     };

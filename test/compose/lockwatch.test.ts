@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +16,7 @@ import { nodeLockWatch } from '../../src/http/node.ts';
 import { createHttpPipeline } from '../../src/http/pipeline.ts';
 import type { HttpPipeline } from '../../src/http/types.ts';
 import { startReceiver } from '../adapters/webhook/receiver.ts';
+import { runModule } from '../support/run-module.ts';
 import { createSwitchableAuditSink } from '../support/switchable-audit-sink.ts';
 import { createSwitchableStore } from '../support/switchable-store.ts';
 
@@ -37,25 +37,6 @@ async function rejection(options: LockWatchOptions): Promise<InvalidOptionError>
   );
   expect(error).toBeInstanceOf(InvalidOptionError);
   return error as InvalidOptionError;
-}
-
-/** Runs an ES module in a fresh Node process; resolves to its exit code, stdout and stderr. */
-function runModule(
-  source: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--input-type=module', '-e', source],
-      { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error === null ? 0 : ((error.code as number | null) ?? null),
-          stdout,
-          stderr,
-        }),
-    );
-  });
 }
 
 const index = new URL('../../src/index.ts', import.meta.url).href;

@@ -102,6 +102,8 @@ export function createAuditLoggerCore(options: AuditLoggerOptions): AuditLogger 
   };
   const writeTimeoutMs = durationOption('writeTimeout', options.writeTimeout ?? 10_000, 1, 600_000);
   const closeTimeoutMs = durationOption('closeTimeout', options.closeTimeout ?? 10_000, 0, 600_000);
+  // Once closing, a failed batch is retried after at most this long.
+  const closingRetryMs = 100;
   const random = options.random ?? Math.random;
   const nextId = createUuidV7Generator(options.randomFill);
   const listeners = createListenerSet<AuditEvent>();
@@ -269,7 +271,11 @@ export function createAuditLoggerCore(options: AuditLoggerOptions): AuditLogger 
       return;
     }
     attempt++;
-    const delay = backoffDelay(attempt, backoff, random());
+    // Closing: retry soon (the close deadline bounds it), not after a backoff that outlives it.
+    const delay = Math.min(
+      backoffDelay(attempt, backoff, random()),
+      closed ? closingRetryMs : Infinity,
+    );
     emit({ type: 'write_failed', error: failure, attempt, retryInMs: delay, at: clock.now() });
     writing = true; // Nothing else may start while the batch waits for its retry.
     timer = clock.schedule(delay, () => {
@@ -349,6 +355,11 @@ export function createAuditLoggerCore(options: AuditLoggerOptions): AuditLogger 
     async close() {
       if (!closed) {
         closed = true;
+        if (writing && controller === null && timer !== null) {
+          // A batch waits for its retry: try it now, so a sink that is back gets it before the deadline.
+          cancelTimer();
+          writing = false;
+        }
         kick();
         const drained = flush();
         let cancelDeadline: CancelTimer = () => {};

@@ -198,6 +198,39 @@ describe('AuditLogger', () => {
     expect(logger.stats.written).toBe(0);
   });
 
+  it('close() during a retry wait retries at once, and soon after each failure until its deadline', async () => {
+    const { sink, logger, events } = setup({
+      batchSize: 10,
+      closeTimeout: 2000,
+      retry: { initial: '20s', max: '60s' },
+    });
+    sink.mode = 'fail';
+    for (let i = 0; i < 20; i++) logger.log(entry(i));
+    await settle();
+    expect(logger.stats.failedWrites).toBe(1);
+    // The sink is back; the batch would wait 15 s more for its retry, past the 2 s deadline.
+    sink.mode = 'ok';
+    const stats = await logger.close();
+    expect(stats).toMatchObject({ written: 20, droppedTotal: 0 });
+    expect(sink.inner.records).toHaveLength(20);
+
+    // A sink still failing while closing: retried every 100 ms, not after the 20 s backoff.
+    const failing = setup({ batchSize: 10, closeTimeout: 2000, retry: { initial: '20s' } });
+    failing.sink.mode = 'fail';
+    for (let i = 0; i < 10; i++) failing.logger.log(entry(i));
+    await settle();
+    const closing = failing.logger.close();
+    await settle();
+    const retryDelays = () =>
+      failing.events.flatMap((e) => (e.type === 'write_failed' ? [e.retryInMs] : []));
+    expect(retryDelays().at(-1)).toBe(100);
+    failing.sink.mode = 'ok';
+    failing.clock.advance(100);
+    await settle();
+    expect((await closing).written).toBe(10);
+    expect(events.filter((e) => e.type === 'write_failed')).toHaveLength(1);
+  });
+
   it('a write that hangs past writeTimeout is aborted and retried; the id keeps it stored once', async () => {
     const { clock, sink, logger, events } = setup({ batchSize: 5, writeTimeout: 1000 });
     sink.mode = 'hang';
