@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { InvalidOptionError } from '../../domain/config/errors.ts';
+import { redactUrl } from '../../domain/config/redact.ts';
 
 /** The SQL engines LockWatch runs on. */
 export type SqlEngine = 'sqlite' | 'postgresql';
@@ -67,9 +68,9 @@ export function parseDatabaseUrl(
   );
 }
 
-/** The URL without its password, for messages. */
+/** The URL without its password (one holding `@`, `/` or `#` included) or query, for messages. */
 export function redact(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+  return redactUrl(url);
 }
 
 /** Where a target is, for messages (no password). */

@@ -55,6 +55,12 @@ describe('database URLs', () => {
       expect(error, url).toBeInstanceOf(InvalidOptionError);
       expect((error as Error).message).toContain("'sqlite:<file path>'");
     }
+    // A password holding `@`, `/` or `#` is never shown, whole or in part.
+    for (const url of ['postgres://app:pa@ss/w#rd@bad host/db', 'mysql://app:s3@cr/et@db/app']) {
+      const message = String(await openSqlDatabase({ url }).catch((e: unknown) => e));
+      expect(message).toContain('app:***@');
+      for (const part of ['pa@ss', 'w#rd', 's3@cr', 'et@db']) expect(message).not.toContain(part);
+    }
     await expect(
       openSqlDatabase({ url: 'sqlite::memory:', migrate: 'never' as never }),
     ).rejects.toThrow(/Invalid option migrate/);
