@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
@@ -10,6 +9,7 @@ import { lockWatchFromEnv, readLockWatchEnv } from '../../src/compose/env.ts';
 import { InvalidOptionError } from '../../src/domain/config/errors.ts';
 import { startReceiver } from '../adapters/webhook/receiver.ts';
 import { redisServices } from '../support/redis.ts';
+import { runModule } from '../support/run-module.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockwatch-env-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -495,23 +495,7 @@ describe('lockWatchFromEnv', () => {
       const { existsSync } = await import('node:fs');
       process.stdout.write(JSON.stringify({ alerts: lw.alerts.counts, audit: lw.audit.stats.written, wal: existsSync('${database}-wal') }));
     `;
-    const { code, stdout, stderr } = await new Promise<{
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--input-type=module', '-e', source],
-        { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 60_000 },
-        (error, out, err) =>
-          resolve({
-            code: error === null ? 0 : ((error.code as number) ?? null),
-            stdout: out,
-            stderr: err,
-          }),
-      );
-    });
+    const { code, stdout, stderr } = await runModule(source, 60_000);
     expect(stdout, stderr).not.toContain('EXITED-EARLY');
     expect(code, stderr).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({
@@ -544,7 +528,6 @@ describe('lockWatchFromEnv', () => {
 
 describe('lockWatchFromEnv loading', () => {
   it('loads no client library unless a variable names its store', async () => {
-    const { execFile } = await import('node:child_process');
     const index = new URL('../../src/index.ts', import.meta.url).href;
     const probe = `
       import { registerHooks } from 'node:module';
@@ -559,16 +542,9 @@ describe('lockWatchFromEnv loading', () => {
       const after = seen.filter((s) => /^(ioredis|@mikro-orm|undici)(\\/|$)/.test(s));
       process.stdout.write(JSON.stringify({ before, after }));
     `;
-    const output = await new Promise<string>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        ['--input-type=module', '-e', probe],
-        { env: { ...process.env, NODE_OPTIONS: '' } },
-        (error, stdout, stderr) =>
-          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
-      );
-    });
-    const { before, after } = JSON.parse(output) as { before: string[]; after: string[] };
+    const { code, stdout, stderr } = await runModule(probe);
+    expect(code, stderr).toBe(0);
+    const { before, after } = JSON.parse(stdout) as { before: string[]; after: string[] };
     expect(before).toEqual([]);
     expect(after.some((s) => s.startsWith('@mikro-orm'))).toBe(true);
     expect(after.some((s) => s === 'ioredis' || s === 'undici')).toBe(false);

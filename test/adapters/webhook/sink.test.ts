@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock, type ManualClock } from '../../../src/adapters/clock/manual.ts';
 import { generateWebhookSecret, verifyWebhook } from '../../../src/adapters/webhook/signature.ts';
@@ -10,6 +9,7 @@ import {
 import { createAlert } from '../../../src/domain/alerts/alert.ts';
 import { isLockWatchError } from '../../../src/domain/errors.ts';
 import type { Alert } from '../../../src/ports/alert-sink.ts';
+import { runModule } from '../../support/run-module.ts';
 import { type Behaviour, type Receiver, startReceiver } from './receiver.ts';
 
 const open: { close(): Promise<void> }[] = [];
@@ -473,23 +473,7 @@ describe('webhook sink: close() in a process with nothing else to do', () => {
       closed = true;
       process.stdout.write(JSON.stringify({ ...sink.endpoints[0].counts, reason }));
     `;
-    const { code, stdout, stderr } = await new Promise<{
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--input-type=module', '-e', source],
-        { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 },
-        (error, out, err) =>
-          resolve({
-            code: error === null ? 0 : ((error.code as number) ?? null),
-            stdout: out,
-            stderr: err,
-          }),
-      );
-    });
+    const { code, stdout, stderr } = await runModule(source);
     expect(stdout, stderr).not.toContain('EXITED-EARLY');
     expect(code, stderr).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({
