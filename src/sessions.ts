@@ -2,6 +2,7 @@ import { systemClock } from './adapters/clock/system.ts';
 import { withTokenStoreTimeouts } from './adapters/failure/token-store.ts';
 import { createMemoryTokenStore } from './adapters/memory/token-store.ts';
 import { InvalidOptionError } from './domain/config/errors.ts';
+import { integerOption } from './domain/config/validate.ts';
 import { isLockWatchError } from './domain/errors.ts';
 import type { BreakerOptions } from './domain/failure/circuit-breaker.ts';
 import type { FailureEvent } from './domain/failure/events.ts';
@@ -24,8 +25,14 @@ export interface TokenFailureOptions {
    * without the store.
    */
   readonly policy?: 'open' | 'closed' | undefined;
-  /** Per-call timeout of the store, ms: 1 to 10,000; 100 by default. */
+  /**
+   * Per-call timeout of the store, ms: 1 to 10,000; 100 by default. A
+   * refresh's rotation is waited for at least 1 s: given up on, it may still
+   * be applied (see docs/tokens.md, "When a refresh times out").
+   */
   readonly timeoutMs?: number | undefined;
+  /** Timeout of a refresh's rotation, ms: 1 to 10,000; the larger of `timeoutMs` and 1,000 by default. */
+  readonly rotateTimeoutMs?: number | undefined;
   /** Circuit breaker: opens after `failureThreshold` failures in a row, for `cooldownMs`. */
   readonly breaker?: BreakerOptions | undefined;
 }
@@ -72,7 +79,11 @@ export async function createSessionManager(
     );
   }
   // Validated here even when an in-process store makes them moot, so a typo never waits for production.
-  const validated = defineFailurePolicy({ ...failure, policy }, 'failure');
+  const { rotateTimeoutMs, ...shared } = failure;
+  const validated = defineFailurePolicy({ ...shared, policy }, 'failure');
+  if (rotateTimeoutMs !== undefined) {
+    integerOption('failure.rotateTimeoutMs', rotateTimeoutMs, 1, 10_000);
+  }
   const events = createListenerSet<FailureEvent>();
   if (options.onEvent !== undefined) {
     if (typeof options.onEvent !== 'function') {
@@ -92,6 +103,7 @@ export async function createSessionManager(
     ? base
     : withTokenStoreTimeouts(base, {
         timeoutMs: validated.timeoutMs,
+        rotateTimeoutMs,
         breaker: validated.breaker,
         clock,
         onEvent: (event) => events.emit(event),

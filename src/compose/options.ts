@@ -121,7 +121,7 @@ export const lockWatchShape = {
     rateLimit: { policy: true, timeoutMs: true, breaker } satisfies ShapeOf<
       NonNullable<Part<'failure'>['rateLimit']>
     >,
-    tokens: { policy: true, timeoutMs: true, breaker } satisfies ShapeOf<
+    tokens: { policy: true, timeoutMs: true, rotateTimeoutMs: true, breaker } satisfies ShapeOf<
       NonNullable<Part<'failure'>['tokens']>
     >,
     onEvent: true,

@@ -54,18 +54,23 @@ export interface RotateRequest {
   readonly expiresAt: number;
   /** Absolute session lifetime from its creation, ms. */
   readonly maxLifetimeMs: number;
-  /** How long after a rotation the replaced token still answers `grace`, ms (0: never). */
+  /**
+   * How far from a rotation, before or after (clocks of servers sharing the
+   * store disagree), the replaced token still answers `grace`, ms (0: never).
+   */
   readonly graceMs: number;
   /** Client IP of this refresh, when known. */
   readonly ip?: string | undefined;
 }
 
 /**
- * Outcome of presenting a refresh token, decided atomically by the store:
+ * Outcome of presenting a refresh token, decided atomically by the store
+ * (the rule: src/domain/tokens/rotation.ts, `rotationStep`):
  *
  * - `rotated`: it was the current token of a live session; the successor
  *   replaced it (`session` is the record after the change).
- * - `grace`: it is the token replaced at most `graceMs` ago; nothing changed
+ * - `grace`: it is the token replaced less than `graceMs` from its rotation
+ *   (either side), `graceMs` > 0; nothing changed
  *   (`session` is the record as it stands, whose `refreshHash` is the successor's).
  * - `reused`: it belongs to the session's family but is neither; the session
  *   is revoked, and the family answers `reused` until the session would have expired.
@@ -93,7 +98,10 @@ export interface RevocationQuery {
 export interface RevocationState {
   /** The `jti` is on the deny-list. */
   readonly jtiRevoked: boolean;
-  /** The session was asked about and is not live (revoked, logged out, reused or expired). */
+  /**
+   * The session was asked about and is not live: revoked, logged out (also
+   * by a user cut-off at or after its creation), reused or expired.
+   */
   readonly sessionRevoked: boolean;
   /** Tokens issued at or before this time (epoch ms) are invalid; undefined when unset. */
   readonly userCutoff?: number | undefined;
@@ -124,7 +132,7 @@ export interface TokenStore {
     now: number,
     options?: CallOptions,
   ): Promise<SessionRecord | undefined>;
-  /** Lists a user's live sessions, newest first (by creation time, then id). */
+  /** Lists a user's live sessions (none created at or before a live cut-off), newest first (by creation time, then id). */
   listSessions(userId: string, now: number, options?: CallOptions): Promise<SessionRecord[]>;
   /** Revokes one session; returns whether it was live. */
   revokeSession(
@@ -149,7 +157,8 @@ export interface TokenStore {
     options?: CallOptions,
   ): Promise<void>;
   /**
-   * Sets the user's cut-off: tokens issued at or before `at` are invalid. A
+   * Sets the user's cut-off: tokens issued, and sessions created, at or
+   * before `at` are invalid. A
    * cut-off never moves back; it is kept until `expiresAt` (when every token
    * it could apply to has expired anyway).
    */

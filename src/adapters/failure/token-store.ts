@@ -22,6 +22,14 @@ import { callWithTimeout } from './timeout.ts';
 export interface TokenStoreGuardOptions {
   /** Per-call timeout, ms: 1 to 10,000; 100 by default. */
   readonly timeoutMs?: number | undefined;
+  /**
+   * Timeout of `rotateRefresh`, ms: 1 to 10,000; the larger of `timeoutMs`
+   * and 1,000 by default. A rotation given up on may still be applied by the
+   * store (a Redis script cannot be stopped; PostgreSQL waits for its row
+   * lock up to its own `queryTimeoutMs`), and its outcome is then unknown to
+   * the client, so it is waited for longer than a read.
+   */
+  readonly rotateTimeoutMs?: number | undefined;
   /** Circuit breaker settings. */
   readonly breaker?: BreakerOptions | undefined;
   /** Time source of timeouts and of the breaker; the system clock by default. */
@@ -32,6 +40,9 @@ export interface TokenStoreGuardOptions {
   readonly path?: string | undefined;
 }
 
+/** Default floor of the `rotateRefresh` timeout, ms (see {@link TokenStoreGuardOptions.rotateTimeoutMs}). */
+export const defaultRotateTimeoutMs = 1000;
+
 /** A {@link TokenStore} whose calls run under a timeout and a circuit breaker. */
 export interface GuardedTokenStore extends TokenStore {
   /** The circuit breaker's state now. */
@@ -39,12 +50,12 @@ export interface GuardedTokenStore extends TokenStore {
 }
 
 /**
- * Wraps a token store so that no call takes longer than `timeoutMs` and a
- * failing store is not called at all while its breaker is open. A call that
- * cannot be answered rejects with a {@link StoreUnavailableError}
- * (`store_timeout`, `circuit_open`, or the store's own); what that means for
- * a request (deny, or admit without the revocation check) is the session
- * manager's failure mode. Bad arguments, a closed store and the caller's
+ * Wraps a token store so that no call takes longer than `timeoutMs`
+ * (`rotateTimeoutMs` for a rotation) and a failing store is not called at
+ * all while its breaker is open. A call that cannot be answered rejects with
+ * a {@link StoreUnavailableError} (`store_timeout`, `circuit_open`, or the
+ * store's own); what that means for a request (deny, or admit without the
+ * revocation check) is the session manager's failure mode. Bad arguments, a closed store and the caller's
  * abort pass through and do not count against the breaker.
  */
 export function withTokenStoreTimeouts(
@@ -65,6 +76,12 @@ export function withTokenStoreTimeouts(
     1,
     maxTimeoutMs,
   );
+  const rotateTimeoutMs = integerOption(
+    `${path}.rotateTimeoutMs`,
+    options.rotateTimeoutMs ?? Math.max(timeoutMs, defaultRotateTimeoutMs),
+    1,
+    maxTimeoutMs,
+  );
   const breakerSettings = defineBreakerSettings(options.breaker, `${path}.breaker`);
   const clock = options.clock ?? systemClock;
   const emit = options.onEvent;
@@ -79,6 +96,7 @@ export function withTokenStoreTimeouts(
     operation: string,
     callOptions: CallOptions | undefined,
     call: (own: CallOptions) => Promise<T>,
+    limitMs = timeoutMs,
   ): Promise<T> => {
     if (closed) throw new StoreClosedError('token store');
     const signal = callOptions?.signal;
@@ -86,7 +104,7 @@ export function withTokenStoreTimeouts(
     const admission = breaker.admit();
     if (!admission.allowed) throw new CircuitOpenError(admission.retryAt);
     const { permit } = admission;
-    const outcome = await callWithTimeout(clock, timeoutMs, callOptions, true, (own) => call(own!));
+    const outcome = await callWithTimeout(clock, limitMs, callOptions, true, (own) => call(own!));
     if (outcome.kind === 'ok') {
       breaker.succeeded(permit);
       return outcome.value;
@@ -117,7 +135,7 @@ export function withTokenStoreTimeouts(
     createSession: (session, o) =>
       guarded('createSession', o, (own) => primary.createSession(session, own)),
     rotateRefresh: (request, o) =>
-      guarded('rotateRefresh', o, (own) => primary.rotateRefresh(request, own)),
+      guarded('rotateRefresh', o, (own) => primary.rotateRefresh(request, own), rotateTimeoutMs),
     getSession: (userId, sessionId, now, o) =>
       guarded('getSession', o, (own) => primary.getSession(userId, sessionId, now, own)),
     listSessions: (userId, now, o) =>

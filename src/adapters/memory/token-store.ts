@@ -3,6 +3,7 @@ import { StoreUnavailableError } from '../../domain/failure/errors.ts';
 import { StoreClosedError } from '../../domain/ratelimit/errors.ts';
 import {
   isLive,
+  loggedOutByCutoff,
   newestFirst,
   publicRecord,
   rotationStep,
@@ -72,6 +73,10 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
     }
     return entry;
   };
+
+  /** The user's cut-off if it is still in force at `now`. */
+  const cutoffAt = (entry: UserEntry | undefined, now: number): number | undefined =>
+    entry?.cutoff !== undefined && entry.cutoffExpiresAt > now ? entry.cutoff : undefined;
 
   /** Drops what expired in one user's entry; returns how many entries went. */
   const clean = (userId: string, entry: UserEntry, now: number): number => {
@@ -151,7 +156,11 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
       validateStoreId('userId', request.userId);
       validateStoreId('sessionId', request.sessionId);
       const entry = users.get(request.userId);
-      const step = rotationStep(entry?.sessions.get(request.sessionId), request);
+      const step = rotationStep(
+        entry?.sessions.get(request.sessionId),
+        request,
+        cutoffAt(entry, request.now),
+      );
       if (step.write === 'replace') entry!.sessions.set(request.sessionId, step.record);
       else if (step.write === 'delete') {
         entry!.sessions.delete(request.sessionId);
@@ -174,8 +183,11 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
       open(options);
       const entry = users.get(userId);
       if (entry === undefined) return [];
+      const cutoff = cutoffAt(entry, now);
       const live: StoredSession[] = [];
-      for (const record of entry.sessions.values()) if (isLive(record, now)) live.push(record);
+      for (const record of entry.sessions.values()) {
+        if (isLive(record, now) && !loggedOutByCutoff(record, cutoff)) live.push(record);
+      }
       return live.sort(newestFirst).map(publicRecord);
     },
 
@@ -229,8 +241,7 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
       validateTime('at', at);
       validateTime('expiresAt', expiresAt);
       const entry = userOf(userId);
-      const current =
-        entry.cutoff !== undefined && entry.cutoffExpiresAt > now ? entry.cutoff : undefined;
+      const current = cutoffAt(entry, now);
       entry.cutoff = Math.max(current ?? at, at);
       entry.cutoffExpiresAt = Math.max(
         current === undefined ? 0 : entry.cutoffExpiresAt,
@@ -251,13 +262,13 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
         return { jtiRevoked: false, sessionRevoked: query.sessionId !== undefined };
       }
       const denied = entry.denied.get(query.jti);
-      return {
-        jtiRevoked: denied !== undefined && denied > now,
-        sessionRevoked:
-          query.sessionId !== undefined && !isLive(entry.sessions.get(query.sessionId), now),
-        userCutoff:
-          entry.cutoff !== undefined && entry.cutoffExpiresAt > now ? entry.cutoff : undefined,
-      };
+      const userCutoff = cutoffAt(entry, now);
+      let sessionRevoked = false;
+      if (query.sessionId !== undefined) {
+        const session = entry.sessions.get(query.sessionId);
+        sessionRevoked = !isLive(session, now) || loggedOutByCutoff(session, userCutoff);
+      }
+      return { jtiRevoked: denied !== undefined && denied > now, sessionRevoked, userCutoff };
     },
 
     async consumeOnce(userId, id, expiresAt, now, options) {

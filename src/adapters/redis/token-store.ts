@@ -154,7 +154,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions = {}): Red
       const b = base(request.userId);
       const reply = (await run(
         scripts.rotate,
-        [`${b}s:${request.sessionId}`, `${b}ss`],
+        [`${b}s:${request.sessionId}`, `${b}ss`, `${b}cut`],
         [
           request.sessionId,
           request.familyHash,
@@ -199,7 +199,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions = {}): Red
       const b = base(userId);
       const reply = (await run(
         scripts.list,
-        [`${b}ss`],
+        [`${b}ss`, `${b}cut`],
         [`${b}s:`, String(now)],
         options,
       )) as string[][];

@@ -46,6 +46,15 @@ interface SessionRow {
   reused_at: string | number | null;
 }
 
+/** A session row read for rotation, with the user's cut-off in force then (or null). */
+interface RotateRow extends SessionRow {
+  user_cutoff: string | number | null;
+}
+
+function cutoffOf(row: RotateRow | undefined): number | undefined {
+  return row?.user_cutoff == null ? undefined : Number(row.user_cutoff);
+}
+
 const columns =
   'user_id, id, family_hash, refresh_hash, previous_hash, rotated_at, generation, created_at, last_used_at, expires_at, ip, user_agent, last_ip, data, reused_at';
 
@@ -108,6 +117,11 @@ function statements(engine: 'sqlite' | 'postgresql') {
     select: sql(
       () => `select ${columns} from lockwatch_sessions where user_id = ${$()} and id = ${$()}`,
     ),
+    // The session and, in the same read, the user's cut-off in force at the request's time.
+    rotateSelect: sql(
+      () =>
+        `select ${columns}, (select c.cutoff_at from lockwatch_user_cutoffs c where c.user_id = lockwatch_sessions.user_id and c.expires_at > ${$()}) as user_cutoff from lockwatch_sessions where user_id = ${$()} and id = ${$()}`,
+    ),
     update: sql(
       () =>
         `update lockwatch_sessions set refresh_hash = ${$()}, previous_hash = ${$()}, rotated_at = ${$()}, generation = ${$()}, last_used_at = ${$()}, expires_at = ${$()}, last_ip = ${$()}, reused_at = ${$()} where user_id = ${$()} and id = ${$()}`,
@@ -115,7 +129,7 @@ function statements(engine: 'sqlite' | 'postgresql') {
     remove: sql(() => `delete from lockwatch_sessions where user_id = ${$()} and id = ${$()}`),
     list: sql(
       () =>
-        `select ${columns} from lockwatch_sessions where user_id = ${$()} and reused_at is null and expires_at > ${$()} order by created_at desc, id desc`,
+        `select ${columns} from lockwatch_sessions where user_id = ${$()} and reused_at is null and expires_at > ${$()} and not exists (select 1 from lockwatch_user_cutoffs c where c.user_id = lockwatch_sessions.user_id and c.expires_at > ${$()} and c.cutoff_at >= lockwatch_sessions.created_at) order by created_at desc, id desc`,
     ),
     revokeOne: sql(
       () =>
@@ -140,7 +154,7 @@ function statements(engine: 'sqlite' | 'postgresql') {
     ),
     revocation: sql(
       () =>
-        `select (select expires_at from lockwatch_token_marks where user_id = ${$()} and kind = 'deny' and id = ${$()}) as denied, (select cutoff_at from lockwatch_user_cutoffs where user_id = ${$()} and expires_at > ${$()}) as cutoff, (select expires_at from lockwatch_sessions where user_id = ${$()} and id = ${$()} and reused_at is null) as session_expires`,
+        `select (select expires_at from lockwatch_token_marks where user_id = ${$()} and kind = 'deny' and id = ${$()}) as denied, (select cutoff_at from lockwatch_user_cutoffs where user_id = ${$()} and expires_at > ${$()}) as cutoff, (select expires_at from lockwatch_sessions where user_id = ${$()} and id = ${$()} and reused_at is null) as session_expires, (select created_at from lockwatch_sessions where user_id = ${$()} and id = ${$()}) as session_created`,
     ),
     purgeSessions: sql(() => `delete from lockwatch_sessions where expires_at <= ${$()}`),
     purgeMarks: sql(() => `delete from lockwatch_token_marks where expires_at <= ${$()}`),
@@ -172,10 +186,14 @@ function sqliteEngine(db: SqliteNative, writes: SqliteWrites, sql: Statements): 
   // better-sqlite3 runs the transaction synchronously, under BEGIN IMMEDIATE (the database's write lock).
   let rotateTx: ((request: RotateRequest) => RotateOutcome) | undefined;
   const rotateBody = (request: RotateRequest): RotateOutcome => {
-    const row = statement('select').get(request.userId, request.sessionId) as
-      | SessionRow
+    const row = statement('rotateSelect').get(request.now, request.userId, request.sessionId) as
+      | RotateRow
       | undefined;
-    const step = rotationStep(row === undefined ? undefined : toRecord(row), request);
+    const step = rotationStep(
+      row === undefined ? undefined : toRecord(row),
+      request,
+      cutoffOf(row),
+    );
     if (step.write === 'delete') statement('remove').run(request.userId, request.sessionId);
     else if (step.write === 'replace') statement('update').run(...updateValues(step.record));
     return step.outcome;
@@ -242,13 +260,17 @@ function postgresEngine(pool: PostgresNative, queryTimeoutMs: number, sql: State
     async rotate(request) {
       return inPgTransaction(pool, queryTimeoutMs, async (client) => {
         // FOR UPDATE makes concurrent rotations of one session wait, then read the first one's result.
-        const found = await client.query<SessionRow>({
+        const found = await client.query<RotateRow>({
           name: 'lockwatch_tokens_lock',
-          text: `${sql.select} for update`,
-          values: [request.userId, request.sessionId],
+          text: `${sql.rotateSelect} for update`,
+          values: [request.now, request.userId, request.sessionId],
         });
         const row = found.rows[0];
-        const step = rotationStep(row === undefined ? undefined : toRecord(row), request);
+        const step = rotationStep(
+          row === undefined ? undefined : toRecord(row),
+          request,
+          cutoffOf(row),
+        );
         if (step.write === 'delete') {
           await client.query({
             name: 'lockwatch_tokens_remove',
@@ -339,7 +361,7 @@ export function createSqlTokenStore(database: SqlDatabase): SqlTokenStore {
     listSessions(userId, now, options) {
       return guard('listSessions', options, async () => {
         validateStoreId('userId', userId);
-        const rows = await engine.all<SessionRow>('list', [userId, now]);
+        const rows = await engine.all<SessionRow>('list', [userId, now, now]);
         // Sorted again in JavaScript: the databases' text collations may order ids differently.
         return rows.map(toRecord).sort(newestFirst).map(publicRecord);
       });
@@ -395,6 +417,7 @@ export function createSqlTokenStore(database: SqlDatabase): SqlTokenStore {
           denied: string | number | null;
           cutoff: string | number | null;
           session_expires: string | number | null;
+          session_created: string | number | null;
         }>('revocation', [
           query.userId,
           query.jti,
@@ -402,13 +425,19 @@ export function createSqlTokenStore(database: SqlDatabase): SqlTokenStore {
           query.now,
           query.userId,
           query.sessionId ?? '',
+          query.userId,
+          query.sessionId ?? '',
         ]);
+        const userCutoff = row?.cutoff == null ? undefined : Number(row.cutoff);
         return {
           jtiRevoked: row?.denied != null && Number(row.denied) > query.now,
           sessionRevoked:
             query.sessionId !== undefined &&
-            (row?.session_expires == null || Number(row.session_expires) <= query.now),
-          userCutoff: row?.cutoff == null ? undefined : Number(row.cutoff),
+            (row?.session_expires == null ||
+              Number(row.session_expires) <= query.now ||
+              // Created at or before the cut-off: logged out (see loggedOutByCutoff).
+              (userCutoff !== undefined && Number(row.session_created) <= userCutoff)),
+          userCutoff,
         };
       });
     },

@@ -140,16 +140,28 @@ export function hasDuplicateNames(text: string): boolean {
   return countMembers(JSON.parse(text)) !== countNames(text);
 }
 
-/** Members of every object in a parsed JSON value. */
-function countMembers(value: unknown): number {
-  if (typeof value !== 'object' || value === null) return 0;
+/**
+ * Members of every object in a parsed JSON value. Iterative: nesting is
+ * bounded only by the token size (`maxTokenBytes` allows ~30,000 levels),
+ * far deeper than the call stack, and this runs before the signature check.
+ */
+function countMembers(root: unknown): number {
+  if (typeof root !== 'object' || root === null) return 0;
   let count = 0;
-  if (Array.isArray(value)) {
-    for (const item of value) count += countMembers(item);
-    return count;
-  }
-  for (const key in value) {
-    count += 1 + countMembers((value as Record<string, unknown>)[key]);
+  const pending: object[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop()!;
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        if (typeof item === 'object' && item !== null) pending.push(item);
+      }
+      continue;
+    }
+    for (const key in value) {
+      count++;
+      const member = (value as Record<string, unknown>)[key];
+      if (typeof member === 'object' && member !== null) pending.push(member);
+    }
   }
   return count;
 }

@@ -1,6 +1,11 @@
 import type { CryptoKey } from 'jose';
 import type { CallOptions } from '../../ports/call-options.ts';
-import type { RevocationState, SessionRecord } from '../../ports/token-store.ts';
+import type {
+  RevocationState,
+  RotateOutcome,
+  RotateRequest,
+  SessionRecord,
+} from '../../ports/token-store.ts';
 import { durationOption } from '../config/duration.ts';
 import { InvalidOptionError } from '../config/errors.ts';
 import { isLockWatchError } from '../errors.ts';
@@ -26,7 +31,7 @@ import {
 import { parseCompact, signCompact, type TokenHeader, verifySignature } from './jwt.ts';
 import type { SessionManagerParts } from './options.ts';
 import { textOption } from './options.ts';
-import type { PurposeKeys } from './purposes.ts';
+import { maxPurposeTtlMs, type PurposeKeys } from './purposes.ts';
 import {
   formatRefresh,
   newFamily,
@@ -46,6 +51,7 @@ import type {
   SessionManager,
   TokenPair,
 } from './types.ts';
+import { createUnknownRotations, unknownRotationWindowMs } from './unknown-rotations.ts';
 
 /** `typ` of access tokens (RFC 9068 §2.1). */
 export const accessTokenType = 'at+jwt';
@@ -78,11 +84,18 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
   const { settings, keyRing, purposes, refreshKey, store, clock, validators, onDegraded } = parts;
   const { issuer, audiences, toleranceMs, maxTokenBytes } = settings;
   const accessTtlSec = Math.floor(settings.accessTtlMs / 1000);
-  const longestPurposeMs = purposes
-    ? Math.max(...[...purposes.values()].map((p) => p.purpose.ttlMs))
-    : 0;
-  // A cut-off must outlive every token it could apply to.
-  const cutoffLifeMs = Math.max(settings.accessTtlMs, longestPurposeMs) + toleranceMs + 1000;
+  // A cut-off must outlive every token it could apply to: access tokens; purpose tokens, whose
+  // per-call `ttl` may reach maxPurposeTtlMs whatever their purpose's own lifetime; and the
+  // refresh token of a session created before it (a login racing logoutAll), which only the
+  // cut-off refuses and which rotation can no longer extend.
+  const cutoffLifeMs =
+    Math.max(
+      settings.accessTtlMs,
+      purposes === undefined ? 0 : maxPurposeTtlMs,
+      Math.min(settings.refreshTtlMs, settings.sessionMaxAgeMs),
+    ) +
+    toleranceMs +
+    1000;
 
   // An in-process store answers revocation checks without a promise.
   const syncRevocation = store.revocationStateSync?.bind(store);
@@ -95,6 +108,9 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
     if (headerCache.size >= 32) headerCache.clear();
     headerCache.set(segment, header);
   };
+
+  // Rotations whose store call failed in a way that may have applied them (see unknown-rotations.ts).
+  const unknownRotations = createUnknownRotations();
 
   /** Runs a store call; a store failure becomes `token_store_unavailable`, usage errors and aborts pass. */
   const storeCall = async <T>(
@@ -343,31 +359,64 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
       const parsed = parseRefresh(refreshToken);
       const ip = clientText('ip', options.ip);
       const now = clock.now();
-      const nextSecret =
-        refreshKey === undefined ? newSecret() : await successorSecret(refreshKey, refreshToken);
-      const nextToken = formatRefresh({ ...parsed, secret: nextSecret });
-      const [familyHash, presentedHash, nextHash] = await Promise.all([
+      const [familyHash, presentedHash] = await Promise.all([
         sha256(parsed.family),
         sha256(refreshToken),
-        sha256(nextToken),
       ]);
-      const outcome = await storeCall('rotateRefresh', options, () =>
-        store.rotateRefresh(
-          {
-            userId: parsed.userId,
-            sessionId: parsed.sessionId,
-            familyHash,
+      // A retry of a rotation whose outcome is unknown asks for the successor that one asked for.
+      const retried = unknownRotations.take(presentedHash, now);
+      const nextToken =
+        retried?.nextToken ??
+        formatRefresh({
+          ...parsed,
+          secret:
+            refreshKey === undefined
+              ? newSecret()
+              : await successorSecret(refreshKey, refreshToken),
+        });
+      const randomJti = refreshKey === undefined ? (retried?.jti ?? randomId(16)) : undefined;
+      const nextHash = await sha256(nextToken);
+      const request: RotateRequest = {
+        userId: parsed.userId,
+        sessionId: parsed.sessionId,
+        familyHash,
+        presentedHash,
+        nextHash,
+        now,
+        expiresAt: now + settings.refreshTtlMs,
+        maxLifetimeMs: settings.sessionMaxAgeMs,
+        // The retry's grace covers the unknown rotation, wherever it was applied in its window.
+        graceMs:
+          retried === undefined
+            ? settings.refreshGraceMs
+            : Math.max(settings.refreshGraceMs, unknownRotationWindowMs),
+        ip,
+      };
+      let outcome: RotateOutcome;
+      try {
+        outcome = await store.rotateRefresh(request, options);
+      } catch (error) {
+        if (mayHaveRotated(error)) {
+          unknownRotations.remember(
             presentedHash,
-            nextHash,
+            { at: retried?.at ?? now, nextToken, jti: randomJti },
             now,
-            expiresAt: now + settings.refreshTtlMs,
-            maxLifetimeMs: settings.sessionMaxAgeMs,
-            graceMs: settings.refreshGraceMs,
-            ip,
-          },
-          options,
-        ),
-      );
+          );
+        }
+        throw storeError('rotateRefresh', options, error);
+      }
+      if (
+        outcome.kind === 'grace' &&
+        retried !== undefined &&
+        refreshKey === undefined &&
+        !constantTimeEqual(outcome.session.refreshHash, nextHash)
+      ) {
+        // Rotated by another presentation of the token than the one that failed (random
+        // successors differ): reuse. Asked again without grace, the store revokes the family.
+        outcome = await storeCall('rotateRefresh', options, () =>
+          store.rotateRefresh({ ...request, graceMs: 0 }, options),
+        );
+      }
       if (outcome.kind === 'not_found') throw new SessionNotFoundError('refresh.session');
       if (outcome.kind === 'reused')
         throw new RefreshReusedError(outcome.userId, outcome.sessionId);
@@ -381,8 +430,7 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
       // refresh token, same jti and times in the access token.
       const issuedAt = outcome.kind === 'grace' ? (session.rotatedAt ?? now) : now;
       const iat = Math.floor(issuedAt / 1000);
-      const jti =
-        refreshKey === undefined ? randomId(16) : await successorJti(refreshKey, refreshToken);
+      const jti = randomJti ?? (await successorJti(refreshKey!, refreshToken));
       const accessToken = await signAccess(session.userId, session.id, data, iat, jti);
       return pairOf(accessToken, nextToken, iat, session);
     },
@@ -475,7 +523,7 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
       const ttlMs =
         options.ttl === undefined
           ? keys.purpose.ttlMs
-          : durationOption('ttl', options.ttl, 1000, 30 * 86_400_000);
+          : durationOption('ttl', options.ttl, 1000, maxPurposeTtlMs);
       const now = clock.now();
       const iat = Math.floor(now / 1000);
       const exp = iat + Math.floor(ttlMs / 1000);
@@ -564,6 +612,22 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
     },
   };
   return manager;
+}
+
+/**
+ * False when a failed `rotateRefresh` certainly changed nothing: a usage
+ * error, a closed store, or an open breaker that never called the store.
+ * A timeout, a lost connection or the caller's abort may come after the
+ * store applied the rotation.
+ */
+function mayHaveRotated(error: unknown): boolean {
+  if (error instanceof TokenError) return false;
+  return !(
+    isLockWatchError(error) &&
+    (error.code === 'invalid_option' ||
+      error.code === 'store_closed' ||
+      error.code === 'circuit_open')
+  );
 }
 
 function sessionData(session: SessionRecord): SessionData {

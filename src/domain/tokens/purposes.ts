@@ -28,6 +28,9 @@ export const builtInPurposes: Readonly<Record<string, Required<PurposeOptions>>>
   login_mfa: { ttl: '5m', singleUse: true },
 });
 
+/** Longest lifetime of a purpose token, ms (30 days): of a purpose, and of one token's `ttl`. */
+export const maxPurposeTtlMs = 30 * 86_400_000;
+
 const namePattern = /^[a-z][a-z0-9_]{0,31}$/;
 const reservedNames = new Set(['access', 'refresh', 'session', 'purpose']);
 
@@ -69,7 +72,7 @@ export function definePurposes(options: unknown, path = 'purposes'): Map<string,
           `${path}.${name}.ttl`,
           given.ttl ?? base?.ttl ?? '1h',
           1000,
-          30 * 86_400_000,
+          maxPurposeTtlMs,
         ),
         singleUse,
       }),

@@ -15,7 +15,7 @@ export interface StoredSession extends SessionRecord {
 export type RotationStep =
   /** Replace the record with `record` (a rotation or a tombstone). */
   | { readonly write: 'replace'; readonly record: StoredSession; readonly outcome: RotateOutcome }
-  /** Delete the record (it had expired). */
+  /** Delete the record (it had expired, or the user's cut-off logged it out). */
   | { readonly write: 'delete'; readonly outcome: RotateOutcome }
   /** Leave it as it is. */
   | { readonly write: 'none'; readonly outcome: RotateOutcome };
@@ -23,20 +23,36 @@ export type RotationStep =
 const notFound: RotateOutcome = Object.freeze({ kind: 'not_found' });
 
 /**
+ * True when the user's cut-off (live at the caller's time, or undefined)
+ * logs `record` out: a session created at or before it. `logoutAll` revokes
+ * the sessions that exist when it runs; this also catches a login that read
+ * its clock before the cut-off and stored its session after the revocation.
+ */
+export function loggedOutByCutoff(record: SessionRecord, userCutoff: number | undefined): boolean {
+  return userCutoff !== undefined && record.createdAt <= userCutoff;
+}
+
+/**
  * The rotation rule every TokenStore implements (the Redis script is a
- * transliteration of it):
+ * transliteration of it). `userCutoff` is the user's cut-off live at
+ * `request.now`, read in the same atomic step:
  *
  * 1. No record, an expired one, or another family: `not_found`.
  * 2. A tombstone: `reused` again.
- * 3. The current token: `rotated`; the successor's hash becomes current,
+ * 3. A session created at or before the cut-off: `not_found`; the record
+ *    is deleted (logged out everywhere).
+ * 4. The current token: `rotated`; the successor's hash becomes current,
  *    the presented one previous; expiry moves to `expiresAt`, capped at
  *    creation plus `maxLifetimeMs`.
- * 4. The previous token less than `graceMs` after its rotation: `grace`.
- * 5. Any other token of the family: `reused`; the record becomes a tombstone.
+ * 5. The previous token, `graceMs` > 0 and the request less than `graceMs`
+ *    from its rotation on either side (clocks of servers sharing the store
+ *    disagree): `grace`.
+ * 6. Any other token of the family: `reused`; the record becomes a tombstone.
  */
 export function rotationStep(
   record: StoredSession | undefined,
   request: RotateRequest,
+  userCutoff?: number,
 ): RotationStep {
   const { now } = request;
   if (record === undefined) return { write: 'none', outcome: notFound };
@@ -48,6 +64,7 @@ export function rotationStep(
     userId: record.userId,
   };
   if (record.reusedAt !== undefined) return { write: 'none', outcome: reused };
+  if (loggedOutByCutoff(record, userCutoff)) return { write: 'delete', outcome: notFound };
   if (request.presentedHash === record.refreshHash) {
     const session: StoredSession = {
       ...record,
@@ -62,9 +79,12 @@ export function rotationStep(
     return { write: 'replace', record: session, outcome: { kind: 'rotated', session } };
   }
   if (
+    request.graceMs > 0 &&
     request.presentedHash === record.previousHash &&
     record.rotatedAt !== undefined &&
-    now - record.rotatedAt < request.graceMs
+    // Both sides: a server whose clock is behind the rotating one's (or a clock stepped back)
+    // sees `now` before `rotatedAt`, which must not read as "just rotated".
+    Math.abs(now - record.rotatedAt) < request.graceMs
   ) {
     return { write: 'none', outcome: { kind: 'grace', session: record } };
   }

@@ -130,7 +130,7 @@ export interface VerifyOptions extends CallOptions {
 
 /** Options of {@link SessionManager.issuePurposeToken}. */
 export interface PurposeIssueOptions extends CallOptions {
-  /** Lifetime; the purpose's by default (at most 30 days). */
+  /** Lifetime; the purpose's by default (at most 30 days, whatever the purpose's; `logoutAll` covers it). */
   readonly ttl?: number | string | undefined;
   /** Custom claims (reserved names refused). */
   readonly claims?: Readonly<Record<string, unknown>> | undefined;
@@ -200,7 +200,9 @@ export interface SessionManager {
   /**
    * Rotates a refresh token: the presented one stops working and a new pair
    * is returned. A rotated token presented again (outside the grace period)
-   * revokes its session and fails with `refresh_reused`.
+   * revokes its session and fails with `refresh_reused`, except once, within
+   * 30 s, after this process's rotation of it failed with its outcome
+   * unknown (a timeout): that retry gets the pair the rotation would have returned.
    */
   refresh(refreshToken: string, options?: RefreshOptions): Promise<TokenPair>;
   /** Deny-lists one access token until it expires. */
@@ -215,8 +217,9 @@ export interface SessionManager {
   logout(target: AccessTokenRef | string, options?: CallOptions): Promise<boolean>;
   /**
    * Logs the user out everywhere: sets the user's cut-off to now (every token
-   * issued at or before it, purpose tokens included, is invalid) and revokes
-   * every session. Returns how many sessions went.
+   * issued at or before it, purpose tokens included, is invalid, and so is
+   * every session created at or before it, even one stored after this call)
+   * and revokes every session. Returns how many sessions went.
    */
   logoutAll(userId: string, options?: CallOptions): Promise<number>;
   /** Revokes every session of the user but `currentSessionId`; returns how many went. */

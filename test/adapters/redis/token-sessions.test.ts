@@ -190,6 +190,63 @@ describe.runIf(available)('Sessions when Redis is down', () => {
     }
   });
 
+  it('a refresh that timed out while Redis stalled is applied when it resumes: the retry gets the pair, a true replay is still reuse', async () => {
+    await server.start();
+    const store = createRedisTokenStore({ url: server.url, prefix: testPrefix('stall') });
+    const { manager } = await testManager({ store, systemClock: true, failure: { timeoutMs } });
+    // WRITE pauses every script (they may write) and lets CLIENT UNPAUSE through on another connection.
+    const pauser = new Redis(server.url);
+    const unpauser = new Redis(server.url);
+    try {
+      // A pause left by an earlier test would stall this one's setup.
+      await unpauser.call('CLIENT', 'UNPAUSE');
+      // Loads the rotation script, so the stalled call is one EVALSHA that runs when Redis resumes.
+      await manager.refresh((await manager.issue('warm-up')).refreshToken);
+      const pair = await manager.issue('u');
+      await pauser.call('CLIENT', 'PAUSE', '30000', 'WRITE');
+      // Given up after the rotation timeout (1 s by default); the script waits in Redis.
+      expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('token_store_unavailable');
+      await unpauser.call('CLIENT', 'UNPAUSE');
+      // The client retries: the stalled rotation ran first (same connection), and the retry
+      // gets its successor instead of ending the session as reuse.
+      const retry = await manager.refresh(pair.refreshToken);
+      await manager.verify(retry.accessToken);
+      expect((await manager.listSessions('u'))[0]?.generation).toBe(1);
+      const next = await manager.refresh(retry.refreshToken);
+      await manager.verify(next.accessToken);
+      // A true replay of the old token still revokes the family.
+      expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('refresh_reused');
+      expect(await codeOf(manager.verify(next.accessToken))).toBe('token_revoked');
+    } finally {
+      pauser.disconnect();
+      unpauser.disconnect();
+      await store.close();
+    }
+  });
+
+  it('a stall longer than timeoutMs but within the rotation timeout: verification gives up, the refresh waits and succeeds', async () => {
+    await server.start();
+    const store = createRedisTokenStore({ url: server.url, prefix: testPrefix('stall2') });
+    const { manager } = await testManager({ store, systemClock: true, failure: { timeoutMs } });
+    const pauser = new Redis(server.url);
+    const unpauser = new Redis(server.url);
+    try {
+      await unpauser.call('CLIENT', 'UNPAUSE');
+      await manager.refresh((await manager.issue('warm-up')).refreshToken);
+      const pair = await manager.issue('u');
+      await pauser.call('CLIENT', 'PAUSE', '30000', 'WRITE');
+      const refreshing = manager.refresh(pair.refreshToken);
+      // A read gives up after timeoutMs, while the rotation is still waited for.
+      expect(await codeOf(manager.verify(pair.accessToken))).toBe('token_store_unavailable');
+      await unpauser.call('CLIENT', 'UNPAUSE');
+      await manager.verify((await refreshing).accessToken);
+    } finally {
+      pauser.disconnect();
+      unpauser.disconnect();
+      await store.close();
+    }
+  });
+
   it('open: tokens pass on signature and claims alone, marked degraded; refresh still fails closed', async () => {
     await server.start();
     const store = createRedisTokenStore({ url: server.url, prefix: testPrefix('open') });

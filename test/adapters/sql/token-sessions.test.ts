@@ -46,6 +46,40 @@ function run(target: SqlTargetFixture) {
     await manager.verify((await manager.refresh(results[0]!.refreshToken)).accessToken);
   });
 
+  // Row locks that a refresh waits on are PostgreSQL's; SQLite locks the whole file instead.
+  if (target.name === 'PostgreSQL')
+    it('a refresh that timed out waiting for a row lock commits once it frees: the retry gets the pair, a true replay is still reuse', async () => {
+      const { manager } = await testManager({
+        store: createSqlTokenStore(holder.db),
+        systemClock: true,
+        failure: { timeoutMs: 50 },
+      });
+      const pair = await manager.issue('locked');
+      const native = holder.db.native;
+      if (native?.kind !== 'postgresql') throw new Error('expected PostgreSQL');
+      // Another transaction (a slow purge, a concurrent refresh) holds the session's row.
+      const locker = await native.pool.connect();
+      try {
+        await locker.query('begin');
+        await locker.query({
+          text: 'select 1 from lockwatch_sessions where user_id = $1 for update',
+          values: ['locked'],
+        });
+        // Given up after the rotation timeout (1 s by default); the transaction waits on.
+        expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('token_store_unavailable');
+        await locker.query('commit');
+        // The waiting rotation takes the row first and commits; the retry gets its successor.
+        const retry = await manager.refresh(pair.refreshToken);
+        await manager.verify(retry.accessToken);
+        expect((await manager.listSessions('locked'))[0]?.generation).toBe(1);
+        const next = await manager.refresh(retry.refreshToken);
+        expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('refresh_reused');
+        expect(await codeOf(manager.verify(next.accessToken))).toBe('token_revoked');
+      } finally {
+        locker.release();
+      }
+    });
+
   it('expired rows are purged; live ones stay', async () => {
     const store = createSqlTokenStore(holder.db);
     const { manager, clock } = await testManager({

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { sessionAt, type TokenStoreFactory, uniqueUser, useTokenStore } from './harness.ts';
+import {
+  rotation,
+  sessionAt,
+  type TokenStoreFactory,
+  uniqueUser,
+  useTokenStore,
+} from './harness.ts';
 
 /** Deny-list, cut-off, session checks and single-use ids. */
 export function revocationContract(create: TokenStoreFactory): void {
@@ -68,6 +74,47 @@ export function revocationContract(create: TokenStoreFactory): void {
       expect(
         (await ctx.store.revocationState({ userId: uniqueUser(), jti: 'j', now })).userCutoff,
       ).toBeUndefined();
+    });
+
+    it('a session created at or before a live cut-off is logged out: revoked, never rotated, not listed', async () => {
+      const now = ctx.clock.now();
+      const user = uniqueUser();
+      // Logins that read their clock before "log out everywhere" and landed after it.
+      const racing = sessionAt(user, now - 1);
+      const atCutoff = sessionAt(user, now);
+      const after = sessionAt(user, now + 1);
+      await ctx.store.setUserCutoff(user, now, now + 60_000, now);
+      for (const session of [racing, atCutoff, after]) await ctx.store.createSession(session);
+      const later = now + 10;
+      const revoked = (sessionId: string) =>
+        ctx.store
+          .revocationState({ userId: user, jti: 'j', sessionId, now: later })
+          .then((state) => state.sessionRevoked);
+      expect(await revoked(racing.id)).toBe(true);
+      expect(await revoked(atCutoff.id)).toBe(true);
+      expect(await revoked(after.id)).toBe(false);
+      expect((await ctx.store.listSessions(user, later)).map((s) => s.id)).toEqual([after.id]);
+      expect(
+        await ctx.store.rotateRefresh(rotation(racing, racing.refreshHash, 'h1', later)),
+      ).toEqual({ kind: 'not_found' });
+      // Refused rotation removed it.
+      expect(await ctx.store.getSession(user, racing.id, later)).toBeUndefined();
+      expect(
+        (await ctx.store.rotateRefresh(rotation(after, after.refreshHash, 'h1', later))).kind,
+      ).toBe('rotated');
+      // Another user's cut-off changes nothing.
+      const bystander = sessionAt(uniqueUser(), now - 1);
+      await ctx.store.createSession(bystander);
+      expect(
+        (
+          await ctx.store.revocationState({
+            userId: bystander.userId,
+            jti: 'j',
+            sessionId: bystander.id,
+            now: later,
+          })
+        ).sessionRevoked,
+      ).toBe(false);
     });
 
     it('consumeOnce: true the first time, false while the entry lives, per user', async () => {

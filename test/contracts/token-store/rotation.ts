@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createManualClock } from '../../../src/adapters/clock/manual.ts';
 import {
   rotation,
   sessionAt,
@@ -149,6 +150,31 @@ export function rotationContract(create: TokenStoreFactory): void {
         rotation(session, session.refreshHash, 'h1', now + 2000, { graceMs: 2000 }),
       );
       expect(late.kind).toBe('reused');
+    });
+
+    it('clocks that disagree: a replay stamped before the rotation is reuse, and grace is bounded on both sides', async () => {
+      // Two app servers share the store; B's clock runs 2 s behind A's (or A's stepped back).
+      const serverA = ctx.clock;
+      const serverB = createManualClock(serverA.now() - 2000);
+      const rotateOnAThenReplayOnB = async (graceMs: number) => {
+        const session = sessionAt(uniqueUser(), serverB.now());
+        await ctx.store.createSession(session);
+        const rotated = await ctx.store.rotateRefresh(
+          rotation(session, session.refreshHash, 'h1', serverA.now(), { graceMs }),
+        );
+        expect(rotated.kind).toBe('rotated');
+        const replay = await ctx.store.rotateRefresh(
+          rotation(session, session.refreshHash, 'h1', serverB.now(), { graceMs }),
+        );
+        return replay.kind;
+      };
+      // Grace off: never grace, whatever the clocks say.
+      expect(await rotateOnAThenReplayOnB(0)).toBe('reused');
+      // A grace shorter than the disagreement does not reach back to it either.
+      expect(await rotateOnAThenReplayOnB(1000)).toBe('reused');
+      expect(await rotateOnAThenReplayOnB(2000)).toBe('reused');
+      // A grace longer than it covers it, as it covers a replay 2 s after the rotation.
+      expect(await rotateOnAThenReplayOnB(2001)).toBe('grace');
     });
 
     it('grace never covers a token two rotations back', async () => {

@@ -322,6 +322,26 @@ describe('attack catalogue: access-token verification refuses', () => {
     await expectRefused('', 'token_invalid', 'format.segments');
   });
 
+  it('deeply nested JSON (maxTokenBytes raised) is token_invalid, never a stack overflow', async () => {
+    const { manager: roomy } = await testManager({ keys: [es], maxTokenBytes: 65_536 });
+    const header = JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: es.kid });
+    const nested = (depth: number, inner = '') =>
+      `{"a":${'['.repeat(depth)}${inner}${']'.repeat(depth)}}`;
+    for (const depth of [20_000, 24_000]) {
+      const token = raw(header, nested(depth));
+      expect(token.length).toBeLessThanOrEqual(65_536);
+      const error = (await errorOf(roomy.verify(token))) as TokenError;
+      expect(error.code).toBe('token_invalid');
+      // Parsed (and its names counted) to the bottom; refused by the claim checks.
+      expect(error.reason).toBe('claim.sub');
+    }
+    // A duplicate name at the bottom is still found.
+    const deepDuplicate = raw(header, nested(20_000, '{"b":1,"b":2}'));
+    expect(((await errorOf(roomy.verify(deepDuplicate))) as TokenError).reason).toBe(
+      'payload.duplicate',
+    );
+  });
+
   it('a token signed by a retired key, after its grace', async () => {
     const old = await testKey('EdDSA', 'retired');
     const { manager: before, clock: c, store } = await testManager({ keys: [old] });

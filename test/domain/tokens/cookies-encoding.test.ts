@@ -102,6 +102,15 @@ describe('strict encoding', () => {
     expect(parseJsonObject('null')).toEqual({ ok: false, reason: 'not_object' });
   });
 
+  it('counts names in JSON nested far deeper than the call stack goes, without recursion', () => {
+    const depth = 200_000;
+    const text = `{"a":${'[{"k":0},'.repeat(depth)}0${']'.repeat(depth)}}`;
+    expect(hasDuplicateNames(text)).toBe(false);
+    expect(parseJsonObject(text).ok).toBe(true);
+    const duplicate = `{"a":${'['.repeat(depth)}{"k":0,"k":1}${']'.repeat(depth)}}`;
+    expect(parseJsonObject(duplicate)).toEqual({ ok: false, reason: 'duplicate' });
+  });
+
   it('agrees with a reference on random JSON objects', () => {
     fc.assert(
       fc.property(

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createManualClock, type ManualClock } from '../../../src/adapters/clock/manual.ts';
 import { createMemoryTokenStore } from '../../../src/adapters/memory/token-store.ts';
 import {
   RefreshReusedError,
@@ -6,6 +7,7 @@ import {
   TokenStoreUnavailableError,
 } from '../../../src/domain/tokens/errors.ts';
 import { tokenAlgorithms } from '../../../src/domain/tokens/keys.ts';
+import type { SessionManager } from '../../../src/domain/tokens/types.ts';
 import type { TokenStore } from '../../../src/ports/token-store.ts';
 import { createSessionManager } from '../../../src/sessions.ts';
 import { codeOf, errorOf, payloadOf, testKey, testManager, testSecret } from './support.ts';
@@ -259,6 +261,22 @@ describe('SessionManager: refresh rotation', () => {
     expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('refresh_reused');
   });
 
+  it('two servers whose clocks disagree: a replay on the one behind is reuse, not the new pair', async () => {
+    const store = createMemoryTokenStore();
+    for (const secret of [testSecret, undefined]) {
+      const clockA = createManualClock(1_700_000_002_000);
+      const clockB = createManualClock(1_700_000_000_000); // 2 s behind A
+      const { manager: a } = await testManager({ store, clock: clockA, secret });
+      const { manager: b } = await testManager({ store, clock: clockB, secret });
+      const pair = await a.issue('u');
+      const legit = await a.refresh(pair.refreshToken);
+      // The thief replays the old token on B: refreshGrace is off, so this is reuse.
+      expect(await codeOf(b.refresh(pair.refreshToken))).toBe('refresh_reused');
+      expect(await codeOf(a.refresh(legit.refreshToken))).toBe('refresh_reused');
+      expect(await codeOf(a.verify(legit.accessToken))).toBe('token_revoked');
+    }
+  });
+
   it('an access token or garbage given as a refresh token is refused', async () => {
     const { manager } = await testManager();
     const pair = await manager.issue('u');
@@ -332,6 +350,59 @@ describe('SessionManager: revocation', () => {
     await manager.verify(after.accessToken);
     const fresh = await manager.issuePurposeToken('password_reset', 'u');
     await manager.verifyPurposeToken('password_reset', fresh.token);
+  });
+
+  it('logoutAll covers purpose tokens whose per-call ttl is longer than their purpose lifetime', async () => {
+    const { manager, clock } = await testManager({
+      purposes: { invite: { ttl: '1h', singleUse: false } },
+    });
+    const invite = await manager.issuePurposeToken('invite', 'u', { ttl: '30d' });
+    const reset = await manager.issuePurposeToken('password_reset', 'u', { ttl: '30d' });
+    clock.advance(1000);
+    await manager.logoutAll('u');
+    for (const days of [0, 2, 29]) {
+      clock.set(invite.expiresAt - (30 - days) * 86_400_000);
+      expect(await codeOf(manager.verifyPurposeToken('invite', invite.token)), `day ${days}`).toBe(
+        'token_revoked',
+      );
+      expect(
+        await codeOf(manager.verifyPurposeToken('password_reset', reset.token, { consume: false })),
+        `day ${days}`,
+      ).toBe('token_revoked');
+    }
+    clock.set(invite.expiresAt);
+    expect(await codeOf(manager.verifyPurposeToken('invite', invite.token))).toBe('token_expired');
+  });
+
+  it('a login racing logoutAll (clock read before it, session stored after it) can neither be used nor refreshed', async () => {
+    const memory = createMemoryTokenStore();
+    let release = () => {};
+    const landed = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The login's session reaches the store only after logoutAll has run.
+    const store: TokenStore = {
+      ...memory,
+      createSession: async (session, options) => {
+        await landed;
+        return memory.createSession(session, options);
+      },
+    };
+    const { manager, clock } = await testManager({ store });
+    const login = manager.issue('u');
+    clock.advance(5);
+    expect(await manager.logoutAll('u')).toBe(0);
+    release();
+    const pair = await login;
+    expect(await codeOf(manager.verify(pair.accessToken))).toBe('token_revoked');
+    expect(await manager.listSessions('u')).toEqual([]);
+    // The cut-off outlives the session's refresh token (7 days), however late it is presented.
+    clock.advance(7 * 86_400_000 - 10);
+    expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('session_not_found');
+    // A login after the cut-off works.
+    const fresh = await manager.issue('u');
+    await manager.verify(fresh.accessToken);
+    await manager.refresh(fresh.refreshToken);
   });
 
   it('revokeOtherSessions keeps the current session; listSessions shows what is left', async () => {
@@ -536,5 +607,169 @@ describe('SessionManager: store failures', () => {
     expect(await codeOf(open.verifyPurposeToken('password_reset', reset.token))).toBe(
       'token_store_unavailable',
     );
+  });
+});
+
+/**
+ * A memory store behind the timeout wrapper whose next rotation, once
+ * stalled, waits for `resume`: like a Redis script or a PostgreSQL
+ * transaction, a rotation the caller gave up on is then applied (or, with
+ * `apply` false, was lost on the way and never is).
+ */
+function stallingStore(memory = createMemoryTokenStore()) {
+  let next: { reached: () => void; go: Promise<boolean> } | undefined;
+  let applied: Promise<unknown> = Promise.resolve();
+  // A dropped rotation: the store never answers it.
+  const never = new Promise<never>(() => {});
+  const store: TokenStore = {
+    ...memory,
+    inProcess: false,
+    rotateRefresh(request) {
+      const stall = next;
+      next = undefined;
+      if (stall === undefined) return memory.rotateRefresh(request);
+      stall.reached();
+      // The caller's abort (the timeout) cannot stop it.
+      const outcome = stall.go.then((apply) => (apply ? memory.rotateRefresh(request) : never));
+      applied = outcome.catch(() => {});
+      return outcome;
+    },
+  };
+  return {
+    store,
+    memory,
+    /** Stalls the next rotation. */
+    stallNext() {
+      let reached!: () => void;
+      let resume!: (apply: boolean) => void;
+      const reachedStore = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      const go = new Promise<boolean>((resolve) => {
+        resume = resolve;
+      });
+      next = { reached, go };
+      return {
+        /** Resolves once the rotation reached the store. */
+        reached: reachedStore,
+        /** Lets it go on; resolves once the store applied it (or at once when it is dropped). */
+        async resume(apply: boolean) {
+          resume(apply);
+          if (apply) await applied;
+        },
+      };
+    },
+  };
+}
+
+describe('SessionManager: failure.rotateTimeoutMs', () => {
+  it('bounds the wait for a rotation, and is validated at start-up', async () => {
+    const stalling = stallingStore();
+    const { manager, clock } = await testManager({
+      store: stalling.store,
+      failure: { timeoutMs: 50, rotateTimeoutMs: 3000 },
+    });
+    const pair = await manager.issue('u');
+    const stall = stalling.stallNext();
+    const refreshing = manager.refresh(pair.refreshToken);
+    await stall.reached;
+    // Past the 1 s default, within the 3 s given: still waiting, then answered.
+    clock.advance(2000);
+    await stall.resume(true);
+    const refreshed = await refreshing;
+    await manager.verify(refreshed.accessToken);
+    for (const rotateTimeoutMs of [0, 10_001, 1.5]) {
+      const error = await testManager({ failure: { rotateTimeoutMs } }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ option: 'failure.rotateTimeoutMs' });
+    }
+  });
+});
+
+describe('SessionManager: a refresh whose store call timed out', () => {
+  /** Refreshes while the store stalls, past the rotation timeout (1 s by default): 503. */
+  async function timedOutRefresh(
+    manager: SessionManager,
+    clock: ManualClock,
+    stalling: ReturnType<typeof stallingStore>,
+    token: string,
+  ) {
+    const stall = stalling.stallNext();
+    const refreshing = manager.refresh(token);
+    await stall.reached;
+    clock.advance(1000);
+    expect(await codeOf(refreshing)).toBe('token_store_unavailable');
+    return stall;
+  }
+
+  for (const secret of [testSecret, undefined]) {
+    const label = secret === undefined ? 'without secret' : 'with secret';
+
+    it(`${label}: the store applied it anyway; the client's retry gets the pair, a true replay still ends the session`, async () => {
+      const stalling = stallingStore();
+      const { manager, clock } = await testManager({ store: stalling.store, secret });
+      const pair = await manager.issue('u');
+      const stall = await timedOutRefresh(manager, clock, stalling, pair.refreshToken);
+      await stall.resume(true);
+      clock.advance(2000);
+      const retry = await manager.refresh(pair.refreshToken);
+      await manager.verify(retry.accessToken);
+      // One rotation happened, the one that timed out: the retry was handed its successor.
+      expect((await manager.listSessions('u'))[0]?.generation).toBe(1);
+      const next = await manager.refresh(retry.refreshToken);
+      await manager.verify(next.accessToken);
+      // Presented once more, the old token is a replay like any other.
+      expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('refresh_reused');
+      expect(await codeOf(manager.verify(next.accessToken))).toBe('token_revoked');
+    });
+
+    it(`${label}: the store never got it; the retry rotates, once`, async () => {
+      const stalling = stallingStore();
+      const { manager, clock } = await testManager({ store: stalling.store, secret });
+      const pair = await manager.issue('u');
+      const stall = await timedOutRefresh(manager, clock, stalling, pair.refreshToken);
+      await stall.resume(false);
+      const retry = await manager.refresh(pair.refreshToken);
+      await manager.verify(retry.accessToken);
+      expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('refresh_reused');
+    });
+
+    it(`${label}: a retry later than 30 s is reuse, as before`, async () => {
+      const stalling = stallingStore();
+      const { manager, clock } = await testManager({ store: stalling.store, secret });
+      const pair = await manager.issue('u');
+      const stall = await timedOutRefresh(manager, clock, stalling, pair.refreshToken);
+      await stall.resume(true);
+      clock.advance(29_000);
+      expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('refresh_reused');
+    });
+  }
+
+  it('without secret: a retry after another presentation rotated the token is reuse, and revokes the family', async () => {
+    const stalling = stallingStore();
+    const { manager: a, clock } = await testManager({ store: stalling.store, secret: undefined });
+    // Another server on the same store.
+    const { manager: b } = await testManager({ store: stalling.memory, clock, secret: undefined });
+    const pair = await a.issue('u');
+    const stall = await timedOutRefresh(a, clock, stalling, pair.refreshToken);
+    await stall.resume(false);
+    const other = await b.refresh(pair.refreshToken);
+    expect(await codeOf(a.refresh(pair.refreshToken))).toBe('refresh_reused');
+    expect(await codeOf(b.verify(other.accessToken))).toBe('token_revoked');
+    expect(await codeOf(b.refresh(other.refreshToken))).toBe('refresh_reused');
+  });
+
+  it('with secret: the other presentation got the same successor, so the retry gets the same pair', async () => {
+    const stalling = stallingStore();
+    const { manager: a, clock } = await testManager({ store: stalling.store, alg: 'EdDSA' });
+    const { manager: b } = await testManager({ store: stalling.memory, clock, alg: 'EdDSA' });
+    const pair = await a.issue('u');
+    const stall = await timedOutRefresh(a, clock, stalling, pair.refreshToken);
+    await stall.resume(false);
+    const other = await b.refresh(pair.refreshToken);
+    const retry = await a.refresh(pair.refreshToken);
+    expect(retry.refreshToken).toBe(other.refreshToken);
+    expect(retry.accessToken).toBe(other.accessToken);
+    // The token's one retry is spent.
+    expect(await codeOf(a.refresh(pair.refreshToken))).toBe('refresh_reused');
   });
 });

@@ -25,6 +25,21 @@ end
 `;
 
 /**
+ * `cutoffAt(key, now)`: the cut-off stored at `key` while it is in force at
+ * `now`, as a number, else nil. A session created at or before it is logged
+ * out (see `loggedOutByCutoff` in src/domain/tokens/rotation.ts).
+ */
+const cutoffHelper = `
+local function cutoffAt(key, now)
+  local c = redis.call('GET', key)
+  if not c then return nil end
+  local at, expires = string.match(c, '^(%d+)|(%d+)$')
+  if at and tonumber(expires) > now then return tonumber(at) end
+  return nil
+end
+`;
+
+/**
  * KEYS: session, user set. ARGV: id, created, expires, now, skew, then
  * field/value pairs of the hash.
  */
@@ -42,11 +57,11 @@ return 1
 
 /**
  * The rotation rule of src/domain/tokens/rotation.ts, transliterated.
- * KEYS: session, user set. ARGV: id, family hash, presented hash, next hash,
- * now, expires, max lifetime, grace, ip ('' for none), skew.
+ * KEYS: session, user set, cut-off. ARGV: id, family hash, presented hash,
+ * next hash, now, expires, max lifetime, grace, ip ('' for none), skew.
  * Returns {'not_found'}, {'reused'}, or {'rotated'|'grace', hash fields...}.
  */
-export const rotateLua = `${helpers}
+export const rotateLua = `${helpers}${cutoffHelper}
 local r = redis.call('HMGET', KEYS[1], 'f', 'h', 'ph', 'ra', 'g', 'c', 'e', 'r')
 if not r[1] then return {'not_found'} end
 local now = tonumber(ARGV[5])
@@ -58,6 +73,12 @@ if expires <= now then
 end
 if r[1] ~= ARGV[2] then return {'not_found'} end
 if r[8] then return {'reused'} end
+local cutoff = cutoffAt(KEYS[3], now)
+if cutoff and tonumber(r[6]) <= cutoff then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return {'not_found'}
+end
 if ARGV[3] == r[2] then
   local nextExpires = math.min(tonumber(ARGV[6]), tonumber(r[6]) + tonumber(ARGV[7]))
   redis.call('HSET', KEYS[1], 'h', ARGV[4], 'ph', ARGV[3], 'ra', ARGV[5],
@@ -70,7 +91,8 @@ if ARGV[3] == r[2] then
   table.insert(out, 1, 'rotated')
   return out
 end
-if r[3] and ARGV[3] == r[3] and r[4] and now - tonumber(r[4]) < tonumber(ARGV[8]) then
+local grace = tonumber(ARGV[8])
+if grace > 0 and r[3] and ARGV[3] == r[3] and r[4] and math.abs(now - tonumber(r[4])) < grace then
   local out = redis.call('HGETALL', KEYS[1])
   table.insert(out, 1, 'grace')
   return out
@@ -83,41 +105,46 @@ return {'reused'}
 
 /**
  * KEYS: deny entry, session, cut-off. ARGV: now, '1' when a session is asked about.
- * Returns {jti revoked 0/1, session revoked 0/1, cut-off or ''}.
+ * Returns {jti revoked 0/1, session revoked 0/1, cut-off or ''}; a session
+ * created at or before the cut-off is revoked.
  */
-export const revocationLua = `
+export const revocationLua = `${cutoffHelper}
 local now = tonumber(ARGV[1])
 local denied = redis.call('GET', KEYS[1])
 local jti = 0
 if denied and tonumber(denied) > now then jti = 1 end
+local cutoff = cutoffAt(KEYS[3], now)
 local session = 0
 if ARGV[2] == '1' then
-  local s = redis.call('HMGET', KEYS[2], 'e', 'r')
-  if not s[1] or s[2] or tonumber(s[1]) <= now then session = 1 end
+  local s = redis.call('HMGET', KEYS[2], 'e', 'r', 'c')
+  if not s[1] or s[2] or tonumber(s[1]) <= now then session = 1
+  elseif cutoff and tonumber(s[3]) <= cutoff then session = 1 end
 end
-local cutoff = ''
-local c = redis.call('GET', KEYS[3])
-if c then
-  local at, expires = string.match(c, '^(%d+)|(%d+)$')
-  if at and tonumber(expires) > now then cutoff = at end
-end
-return {jti, session, cutoff}
+return {jti, session, cutoff and string.format('%.0f', cutoff) or ''}
 `;
 
-/** KEYS: user set. ARGV: session key base, now. Returns the live sessions' hashes, newest first. */
-export const listLua = `
+/**
+ * KEYS: user set, cut-off. ARGV: session key base, now. Returns the live
+ * sessions' hashes, newest first, leaving out those the cut-off logged out.
+ */
+export const listLua = `${cutoffHelper}
 local now = tonumber(ARGV[2])
+local cutoff = cutoffAt(KEYS[2], now)
 local ids = redis.call('ZREVRANGE', KEYS[1], 0, -1)
 local out = {}
 for _, id in ipairs(ids) do
   local h = redis.call('HGETALL', ARGV[1] .. id)
-  local e, reused
+  local e, c, reused
   for i = 1, #h, 2 do
-    if h[i] == 'e' then e = tonumber(h[i + 1]) elseif h[i] == 'r' then reused = true end
+    if h[i] == 'e' then e = tonumber(h[i + 1])
+    elseif h[i] == 'c' then c = tonumber(h[i + 1])
+    elseif h[i] == 'r' then reused = true end
   end
   if e == nil or reused or e <= now then
     redis.call('ZREM', KEYS[1], id)
     if e ~= nil and not reused then redis.call('DEL', ARGV[1] .. id) end
+  elseif cutoff and c <= cutoff then
+    -- Logged out by the cut-off: left for rotation or expiry to remove.
   else
     h[#h + 1] = 'id'
     h[#h + 1] = id
