@@ -16,7 +16,7 @@ import {
   resolveOptions,
 } from './options.ts';
 import { refusal } from './replies.ts';
-import { comparablePath, routablePath } from './routes.ts';
+import { lowerPath, routablePath } from './routes.ts';
 import type {
   Admission,
   HttpOptions,
@@ -195,6 +195,27 @@ export function contextOfFailedAdmission(request: object): LockWatchContext | un
   return failedAdmissions.get(request);
 }
 
+/**
+ * The stricter combination of two routes: rate limited unless both skip,
+ * with the limits of both (each once), and the guards of both (the first
+ * refusal answers; the first guard's principal otherwise).
+ */
+function strictestRoute<N>(a: CompiledRoute<N>, b: CompiledRoute<N>): CompiledRoute<N> {
+  const limits = [...a.limits];
+  for (const limit of b.limits) if (!limits.includes(limit)) limits.push(limit);
+  let guard = a.guard ?? b.guard;
+  if (a.guard !== undefined && b.guard !== undefined && a.guard !== b.guard) {
+    const [first, second] = [a.guard, b.guard];
+    guard = async (request, context) => {
+      const result = await first(request, context);
+      if (!result.allow) return result;
+      const other = await second(request, context);
+      return other.allow ? result : other;
+    };
+  }
+  return Object.freeze({ skip: a.skip && b.skip, limits: Object.freeze(limits), guard });
+}
+
 /** Orders two checks: true when `a` decides over `b`. */
 function decidesOver(a: Decision, b: Decision): boolean {
   if (a.allowed !== b.allowed) return !a.allowed;
@@ -236,28 +257,66 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     return route;
   };
 
+  /** The first rule matching a spelling of the path, or the defaults. */
+  const ruleFor = (lower: string, path: string, method: string): CompiledRoute<N> => {
+    const { routes } = resolved;
+    for (let i = 0; i < routes.length; i++) {
+      const rule = routes[i]!;
+      if (rule.match(lower, path, method)) return rule.route;
+    }
+    return resolved.defaults;
+  };
+
+  // Routes of ambiguous spellings, made once per pair of rules.
+  const strictest = new Map<CompiledRoute<N>, Map<CompiledRoute<N>, CompiledRoute<N>>>();
+  const strictestOf = (a: CompiledRoute<N>, b: CompiledRoute<N>): CompiledRoute<N> => {
+    let byB = strictest.get(a);
+    if (byB === undefined) {
+      byB = new Map();
+      strictest.set(a, byB);
+    }
+    let route = byB.get(b);
+    if (route === undefined) {
+      route = strictestRoute(a, b);
+      byB.set(b, route);
+    }
+    return route;
+  };
+
+  /**
+   * The route of a request. Routers normalise paths differently (Fastify
+   * and Hono decode escapes, Express does not; Fastify may drop `;...`), so
+   * a spelling that routers may read two ways (`/%61dmin`, `//admin`,
+   * `/health;x`) gets the rules of both readings, whichever is stricter:
+   * a guard of either, the limits of both, skipped only if both skip.
+   */
   const routeOf = (
     request: HttpRequest<N>,
     override: RouteSettings<N> | false | undefined,
   ): CompiledRoute<N> => {
     if (override !== undefined) return compile(override, 'route');
-    const { routes } = resolved;
-    if (routes.length === 0) return resolved.defaults;
-    const routable = routablePath(request.path);
-    const lower = comparablePath(routable);
-    for (let i = 0; i < routes.length; i++) {
-      const rule = routes[i]!;
-      if (rule.match(lower, routable, request.method)) return rule.route;
-    }
-    return resolved.defaults;
+    if (resolved.routes.length === 0) return resolved.defaults;
+    const { path, method } = request;
+    const routable = routablePath(path);
+    const normalised = ruleFor(lowerPath(routable), routable, method);
+    if (routable === path) return normalised;
+    const asSent = ruleFor(lowerPath(path), path, method);
+    return asSent === normalised ? normalised : strictestOf(normalised, asSent);
   };
 
   // Synchronous unless a skip predicate is async: every await is a microtask on the hot path.
   const isSkipped = (request: HttpRequest<N>): boolean | Promise<boolean> => {
     const { skipList } = resolved;
     if (skipList !== undefined) {
-      const routable = routablePath(request.path);
-      if (skipList(comparablePath(routable), routable, request.method)) return true;
+      const { path, method } = request;
+      const routable = routablePath(path);
+      // Skipping relaxes: a spelling routers may read two ways is skipped only if both readings are.
+      if (
+        skipList(lowerPath(routable), routable, method) &&
+        (routable === path || skipList(lowerPath(path), path, method))
+      ) {
+        return true;
+      }
     }
     if (resolved.skipFunction === undefined) return false;
     const skipped = resolved.skipFunction(request);

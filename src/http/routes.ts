@@ -48,7 +48,16 @@ export function routablePath(path: string): string {
  * `ignoreTrailingSlash`).
  */
 export function comparablePath(path: string): string {
-  const lower = routablePath(path).toLowerCase();
+  return lowerPath(routablePath(path));
+}
+
+/**
+ * A path in lower case with one trailing slash dropped (not from `/`), not
+ * decoded: for a path already made routable (decoding twice would turn
+ * `/%2561` into `/a`), and for the path as sent.
+ */
+export function lowerPath(path: string): string {
+  const lower = path.toLowerCase();
   return lower.length > 1 && lower.charCodeAt(lower.length - 1) === 0x2f
     ? lower.slice(0, -1)
     : lower;

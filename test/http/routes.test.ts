@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparablePath, pathMatcher, routablePath } from '../../src/http/routes.ts';
+import { comparablePath, lowerPath, pathMatcher, routablePath } from '../../src/http/routes.ts';
 
 describe('routablePath', () => {
   it('decodes escapes once as decodeURI does, keeping reserved characters encoded', () => {
@@ -31,6 +31,13 @@ describe('comparablePath', () => {
   it('lower-cases the routable path and drops one trailing slash', () => {
     expect(comparablePath('/%41DMIN/')).toBe('/admin');
     expect(comparablePath('/')).toBe('/');
+  });
+});
+
+describe('lowerPath', () => {
+  it('lower-cases and drops one trailing slash without decoding', () => {
+    expect(lowerPath('/%2561DMIN/')).toBe('/%2561dmin');
+    expect(comparablePath('/%2561dmin')).toBe('/%61dmin');
   });
 });
 
