@@ -25,11 +25,15 @@ export interface AccessList {
    * The verdict for a request. For the IP the most specific matching range
    * decides (a deny inside an allowed range denies, an allow inside a denied
    * range allows); any denied subject denies; otherwise any allowed subject
-   * allows. An unparsable IP matches no range.
+   * allows. An unparsable IP matches no range. When `ip` stands for a group
+   * of addresses (the network of a grouped `ip:` subject, `groupPrefix` its
+   * prefix length), only ranges holding the whole group decide: a narrower
+   * one would say something of some of its addresses only.
    */
   check(
     ip?: string | IpAddress | undefined,
     subjects?: readonly (string | undefined)[],
+    groupPrefix?: number,
   ): AccessVerdict;
 }
 
@@ -119,10 +123,14 @@ export function defineAccessList(options: AccessListOptions = {}, path = 'lists'
   add('allow', options.allow);
   const prefixes = [...ranges.keys()].sort((a, b) => b - a);
 
-  const rangeVerdict = (ip: IpAddress): Verdict | undefined => {
+  const rangeVerdict = (ip: IpAddress, groupPrefix: number | undefined): Verdict | undefined => {
     const bytes = ip.family === 4 ? mapped(ip.bytes) : ip.bytes;
+    // Prefixes are counted on the 16-byte form, where an IPv4 /n is /96+n.
+    const widest =
+      groupPrefix === undefined ? 128 : ip.family === 4 ? 96 + groupPrefix : groupPrefix;
     for (let i = 0; i < prefixes.length; i++) {
       const prefix = prefixes[i]!;
+      if (prefix > widest) continue;
       const verdict = ranges.get(prefix)!.get(maskedHex(bytes, prefix));
       if (verdict !== undefined) return verdict;
     }
@@ -131,12 +139,12 @@ export function defineAccessList(options: AccessListOptions = {}, path = 'lists'
 
   const list: AccessList = {
     size,
-    check(ip, subjects) {
+    check(ip, subjects, groupPrefix) {
       if (size === 0) return undefined;
       let verdict: Verdict | undefined;
       if (ip !== undefined && prefixes.length > 0) {
         const parsed = typeof ip === 'string' ? parseIp(ip) : ip;
-        if (parsed !== undefined) verdict = rangeVerdict(parsed);
+        if (parsed !== undefined) verdict = rangeVerdict(parsed, groupPrefix);
         if (verdict === 'deny') return 'deny';
       }
       if (subjects !== undefined && values.size > 0) {

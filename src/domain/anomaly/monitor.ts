@@ -6,6 +6,7 @@ import { createAlert } from '../alerts/alert.ts';
 import type { AlertDispatcher } from '../alerts/dispatcher.ts';
 import { InvalidOptionError } from '../config/errors.ts';
 import { createListenerSet, type Listener } from '../failure/listeners.ts';
+import { cidrContains, parseCidr, parseIp } from '../net/ip.ts';
 import type { RateLimiter } from '../ratelimit/limiter.ts';
 import type { Decision, Policy } from '../ratelimit/types.ts';
 import { type AccessList, type AccessListOptions, defineAccessList } from './access-list.ts';
@@ -25,11 +26,25 @@ export interface MonitorBanOptions extends BanOptions {
   readonly on?: readonly AnomalyType[] | undefined;
 }
 
-/** The address an `ip:` subject names (its network address when grouped, `ip:2001:db8::/64`). */
-function subjectAddress(subject: string | undefined): string | undefined {
+/** The address or network an `ip:` subject names, and its prefix when grouped (`ip:2001:db8::/64`). */
+function subjectAddress(
+  subject: string | undefined,
+): { readonly address: string; readonly prefix: number | undefined } | undefined {
   if (subject === undefined || !subject.startsWith('ip:')) return undefined;
   const slash = subject.indexOf('/', 3);
-  return slash < 0 ? subject.slice(3) : subject.slice(3, slash);
+  if (slash < 0) return { address: subject.slice(3), prefix: undefined };
+  return { address: subject.slice(3, slash), prefix: Number(subject.slice(slash + 1)) };
+}
+
+/** True when `ip` lies in the network `address`/`prefix`. */
+function inGroup(ip: string, address: string, prefix: number): boolean {
+  const client = parseIp(ip);
+  if (client === undefined) return false;
+  try {
+    return cidrContains(parseCidr(`${address}/${prefix}`), client);
+  } catch {
+    return false;
+  }
 }
 
 /** Options of the anomaly monitor; `createAnomalyMonitor` fills in store and clock. */
@@ -226,16 +241,23 @@ export function anomalyMonitorFromParts(options: AnomalyMonitorOptions): Anomaly
   const screen = (context: RequestContext) => {
     if (lists.size === 0) return undefined;
     const subjects = context.subject === undefined ? undefined : [context.subject];
-    const fromSubject = subjectAddress(context.subject);
-    if (fromSubject === undefined || fromSubject === context.ip) {
-      return lists.check(context.ip, subjects);
+    const named = subjectAddress(context.subject);
+    const { ip } = context;
+    if (
+      named === undefined ||
+      named.address === ip ||
+      // A grouped subject (IPv6 per /64): `ip` inside the group is the client's exact address.
+      (named.prefix !== undefined && ip !== undefined && inGroup(ip, named.address, named.prefix))
+    ) {
+      return lists.check(ip, subjects);
     }
     // Two addresses: an `ip:` subject is the client as the key resolved it behind proxies, while
     // `ip` may be the socket's (a proxy). Either one denies; only the subject's may allow, or
-    // every client behind an allowed proxy would skip the limits.
-    const verdict = lists.check(fromSubject, subjects);
-    if (verdict === 'deny' || context.ip === undefined) return verdict;
-    return lists.check(context.ip) === 'deny' ? 'deny' : verdict;
+    // every client behind an allowed proxy would skip the limits. Of a group, only ranges that
+    // hold the whole group decide.
+    const verdict = lists.check(named.address, subjects, named.prefix);
+    if (verdict === 'deny' || ip === undefined) return verdict;
+    return lists.check(ip) === 'deny' ? 'deny' : verdict;
   };
 
   return {

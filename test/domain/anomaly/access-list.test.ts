@@ -154,4 +154,35 @@ describe('allow and deny lists', () => {
       reason: 'allowlist',
     });
   });
+
+  it('screens a client of a grouped IPv6 subject by its own address, or by ranges holding the whole group', async () => {
+    const clock = createManualClock();
+    const store = createMemoryWindowStore({ clock });
+    const monitor = createAnomalyMonitor({
+      store,
+      clock,
+      lists: {
+        allow: ['2001:db8::5', '2001:db8:1::/112'],
+        deny: ['2001:db8:2::/112', '2001:db8:3::/48'],
+      },
+    });
+    const limiter = createRateLimiter({
+      store,
+      policies: [{ name: 'ip', limit: 100, window: '1m' }, ...monitor.policies],
+    });
+    const screen = (subject: string, ip: string) => monitor.check(limiter, { subject, ip });
+    // The client's own address is in its group: it decides, range by range.
+    expect(await screen('ip:2001:db8::/64', '2001:db8::5')).toMatchObject({ reason: 'allowlist' });
+    expect(await screen('ip:2001:db8:1::/64', '2001:db8:1::1:7')).toMatchObject({ reason: 'ok' });
+    expect(await screen('ip:2001:db8:2::/64', '2001:db8:2::1:7')).toMatchObject({ reason: 'ok' });
+    expect(await screen('ip:2001:db8:2::/64', '2001:db8:2::7')).toMatchObject({
+      reason: 'denylist',
+    });
+    // Behind a proxy only the group is known: a range narrower than it decides nothing.
+    expect(await screen('ip:2001:db8:2::/64', '10.0.0.5')).toMatchObject({ reason: 'ok' });
+    expect(await screen('ip:2001:db8::/64', '10.0.0.5')).toMatchObject({ reason: 'ok' });
+    expect(await screen('ip:2001:db8:3:4::/64', '10.0.0.5')).toMatchObject({
+      reason: 'denylist',
+    });
+  });
 });
