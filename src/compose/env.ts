@@ -671,9 +671,11 @@ function composeOptions(
             accessTokenTtl: isSet('LOCKWATCH_ACCESS_TTL')
               ? env.accessTtlMs
               : (tokens?.accessTokenTtl ?? env.accessTtlMs),
+            // Unset, the session manager's own default (7 days, as the variable's) applies, and a
+            // shorter sessionMaxAge caps it instead of contradicting a value nobody gave.
             refreshTokenTtl: isSet('LOCKWATCH_REFRESH_TTL')
               ? env.refreshTtlMs
-              : (tokens?.refreshTokenTtl ?? env.refreshTtlMs),
+              : tokens?.refreshTokenTtl,
           },
   };
 }

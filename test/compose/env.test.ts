@@ -441,6 +441,14 @@ describe('lockWatchFromEnv', () => {
     });
     expect(refresh.option).toBe('LOCKWATCH_REFRESH_TTL');
     expect(refresh.message).toMatch(/at most tokens.sessionMaxAge/);
+    // Without the variable, a short session is no contradiction: the refresh default follows it.
+    const short = await lockWatchFromEnv({
+      env: { JWT_SECRET: 'k'.repeat(32) },
+      tokens: { sessionMaxAge: '1d' },
+    });
+    const pair = await short.sessions!.issue('u');
+    expect(pair.refreshExpiresAt - Date.now()).toBeLessThanOrEqual(86_400_000);
+    await short.close();
   });
 
   it('refuses LOCKWATCH_RATE_LIMIT or _WINDOW beside rateLimit.policies in code, and keeps the policies otherwise', async () => {

@@ -336,7 +336,7 @@ export function createAuditLoggerCore(options: AuditLoggerOptions): AuditLogger 
         // The clock is read only when the entry brings no usable time of its own.
         const time = entry.timestamp;
         const now =
-          typeof time === 'number' && Number.isFinite(time) && time >= 0
+          typeof time === 'number' && time >= 0 && Number.isSafeInteger(Math.trunc(time))
             ? Math.trunc(time)
             : clock.now();
         const given = entry.id;

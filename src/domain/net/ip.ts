@@ -176,19 +176,28 @@ export function parseCidr(text: string, option = 'cidr'): Cidr {
   });
 }
 
+// 0.0.0.0: in an IPv6 range exactly when the range holds IPv4-mapped addresses from their start.
+const anyIpv4 = ipFromBytes(new Uint8Array(4));
+
 /**
  * Parses the address or CIDR of a trusted proxy as {@link parseCidr} does,
- * refusing a /0 (`0.0.0.0/0`, `::/0`, `::ffff:0:0/96`): a range that holds
- * every address trusts every hop, so any client could pick its own address
- * by writing a forwarding header — what `trustProxy: true` is refused for.
+ * refusing ranges wider than /8 (IPv4) or /7 (IPv6), which a proxy network
+ * never needs, and IPv6 ranges holding the IPv4-mapped space (`::/64`):
+ * `0.0.0.0/0`, `::/0` or two /1 halves hold every address and so trust
+ * every hop, and any client could pick its own address by writing a
+ * forwarding header — what `trustProxy: true` is refused for.
  */
 export function parseProxyCidr(text: string, option: string): Cidr {
   const cidr = parseCidr(text, option);
-  if (cidr.prefix === 0) {
+  // Wider than any proxy network (10.0.0.0/8 and fc00::/7 are the widest private ranges): a few
+  // such ranges trust every hop just as well. An IPv6 range holding the IPv4-mapped space (`::/64`) holds
+  // every IPv4 client.
+  const holdsAllIpv4 = cidr.family === 6 && cidr.prefix <= 96 && cidrContains(cidr, anyIpv4);
+  if (cidr.prefix < (cidr.family === 4 ? 8 : 7) || holdsAllIpv4) {
     throw new InvalidOptionError(
       option,
       text,
-      `the addresses or CIDRs of your own proxies (such as 10.0.0.0/8), or a hop count such as 1 — ${cidr.text} holds every ${cidr.family === 4 ? 'IPv4' : 'IPv6 (and IPv4)'} address, so any client could pick its address with a forwarding header`,
+      `the addresses or CIDRs of your own proxies (such as 10.0.0.0/8), or a hop count such as 1 — ${cidr.text} is ${holdsAllIpv4 ? 'a range holding every IPv4 address' : `wider than /${cidr.family === 4 ? 8 : 7}`}, so clients in it could pick their address with a forwarding header`,
     );
   }
   return cidr;

@@ -402,6 +402,10 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
             { at: retried?.at ?? now, nextToken, jti: randomJti },
             now,
           );
+        } else if (retried !== undefined) {
+          // This retry never reached the store (an open breaker): the first rotation is as
+          // unknown as before, and the next retry may still ask for its successor.
+          unknownRotations.remember(presentedHash, retried, now);
         }
         throw storeError('rotateRefresh', options, error);
       }

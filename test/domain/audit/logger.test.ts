@@ -259,6 +259,13 @@ describe('AuditLogger', () => {
     expect(sink.inner.records).toHaveLength(14);
   });
 
+  it("replaces a time no cursor could encode by the logger's clock", async () => {
+    const { clock, sink, logger } = setup({ batchSize: 1 });
+    logger.log({ ...entry(1), timestamp: 1.7e16 });
+    await logger.flush();
+    expect(sink.inner.records[0]?.timestamp).toBe(clock.now());
+  });
+
   it('counts entries that are not objects as rejected instead of throwing', () => {
     const { logger } = setup();
     expect(logger.log(null as never)).toBeNull();

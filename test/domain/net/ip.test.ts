@@ -386,16 +386,38 @@ describe('groupIp', () => {
 });
 
 describe('parseProxyCidr', () => {
-  it('refuses a range holding every address, in either family or IPv4-mapped form', () => {
-    for (const text of ['0.0.0.0/0', '::/0', '::ffff:0:0/96']) {
+  it('refuses ranges wider than any proxy network, and IPv6 ranges over every IPv4 address', () => {
+    for (const text of [
+      '0.0.0.0/0',
+      '::/0',
+      '::ffff:0:0/96',
+      '0.0.0.0/1',
+      '128.0.0.0/1',
+      '10.0.0.0/7',
+      '::/1',
+      '8000::/6',
+    ]) {
       expect(() => parseProxyCidr(text, 'trustProxy[0]'), text).toThrow(
-        /^Invalid option trustProxy\[0\]: .*holds every .*address, so any client could pick/,
+        /^Invalid option trustProxy\[0\]: .*(wider than \/[87]|holding every IPv4 address), so clients in it could pick/,
+      );
+    }
+    for (const text of ['::/64', '::/80', '::fffe:0:0/95']) {
+      expect(() => parseProxyCidr(text, 'trustProxy[0]'), text).toThrow(
+        /a range holding every IPv4 address/,
       );
     }
   });
 
-  it('takes anything narrower, as parseCidr does', () => {
-    for (const text of ['0.0.0.0/1', '10.0.0.0/8', '::/1', 'fd00::/8', '192.0.2.7']) {
+  it('takes proxy-sized ranges and addresses, as parseCidr does', () => {
+    for (const text of [
+      '10.0.0.0/8',
+      'fc00::/7',
+      'fd00::/8',
+      '2001:db8::/32',
+      '::1',
+      '192.0.2.7',
+      '::ffff:10.0.0.0/104',
+    ]) {
       expect(parseProxyCidr(text, 'p')).toEqual(parseCidr(text, 'p'));
     }
     expect(() => parseProxyCidr('10.0.0.1/8', 'p')).toThrow(/did you mean 10\.0\.0\.0\/8/);

@@ -733,6 +733,23 @@ describe('SessionManager: a refresh whose store call timed out', () => {
       expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('refresh_reused');
     });
 
+    it(`${label}: a retry the open breaker refused leaves the next retry its pair`, async () => {
+      const stalling = stallingStore();
+      const { manager, clock } = await testManager({
+        store: stalling.store,
+        secret,
+        failure: { breaker: { failureThreshold: 1, cooldownMs: 5000 } },
+      });
+      const pair = await manager.issue('u');
+      const stall = await timedOutRefresh(manager, clock, stalling, pair.refreshToken);
+      await stall.resume(true);
+      expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('token_store_unavailable');
+      clock.advance(6000);
+      const retry = await manager.refresh(pair.refreshToken);
+      await manager.verify(retry.accessToken);
+      expect((await manager.listSessions('u'))[0]?.generation).toBe(1);
+    });
+
     it(`${label}: a retry later than 30 s is reuse, as before`, async () => {
       const stalling = stallingStore();
       const { manager, clock } = await testManager({ store: stalling.store, secret });
