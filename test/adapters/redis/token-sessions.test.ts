@@ -2,7 +2,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisTokenStore } from '../../../src/adapters/redis/token-store.ts';
 import type { FailureEvent } from '../../../src/domain/failure/events.ts';
-import { codeOf, errorOf, testManager } from '../../domain/tokens/support.ts';
+import {
+  codeOf,
+  errorOf,
+  expectRetryKeepsSession,
+  testManager,
+} from '../../domain/tokens/support.ts';
 import {
   hasRedisServerBinary,
   type RedisProcess,
@@ -190,60 +195,61 @@ describe.runIf(available)('Sessions when Redis is down', () => {
     }
   });
 
-  it('a refresh that timed out while Redis stalled is applied when it resumes: the retry gets the pair, a true replay is still reuse', async () => {
+  /**
+   * A session manager on a Redis whose writes `pause()` stalls (scripts
+   * included, as they may write) until `unpause()`, which gets through on a
+   * connection of its own; the rotation script is loaded first, so a stalled
+   * rotation is one EVALSHA that runs when Redis resumes.
+   */
+  async function pausableRedis(prefix: string) {
     await server.start();
-    const store = createRedisTokenStore({ url: server.url, prefix: testPrefix('stall') });
+    const store = createRedisTokenStore({ url: server.url, prefix: testPrefix(prefix) });
     const { manager } = await testManager({ store, systemClock: true, failure: { timeoutMs } });
-    // WRITE pauses every script (they may write) and lets CLIENT UNPAUSE through on another connection.
     const pauser = new Redis(server.url);
     const unpauser = new Redis(server.url);
+    // A pause left by an earlier test would stall this one's set-up.
+    await unpauser.call('CLIENT', 'UNPAUSE');
+    await manager.refresh((await manager.issue('warm-up')).refreshToken);
+    return {
+      manager,
+      pause: () => pauser.call('CLIENT', 'PAUSE', '30000', 'WRITE'),
+      unpause: () => unpauser.call('CLIENT', 'UNPAUSE'),
+      async close() {
+        pauser.disconnect();
+        unpauser.disconnect();
+        await store.close();
+      },
+    };
+  }
+
+  it('a refresh that timed out while Redis stalled is applied when it resumes: the retry gets the pair, a true replay is still reuse', async () => {
+    const { manager, pause, unpause, close } = await pausableRedis('stall');
     try {
-      // A pause left by an earlier test would stall this one's setup.
-      await unpauser.call('CLIENT', 'UNPAUSE');
-      // Loads the rotation script, so the stalled call is one EVALSHA that runs when Redis resumes.
-      await manager.refresh((await manager.issue('warm-up')).refreshToken);
       const pair = await manager.issue('u');
-      await pauser.call('CLIENT', 'PAUSE', '30000', 'WRITE');
+      await pause();
       // Given up after the rotation timeout (1 s by default); the script waits in Redis.
       expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('token_store_unavailable');
-      await unpauser.call('CLIENT', 'UNPAUSE');
+      await unpause();
       // The client retries: the stalled rotation ran first (same connection), and the retry
       // gets its successor instead of ending the session as reuse.
-      const retry = await manager.refresh(pair.refreshToken);
-      await manager.verify(retry.accessToken);
-      expect((await manager.listSessions('u'))[0]?.generation).toBe(1);
-      const next = await manager.refresh(retry.refreshToken);
-      await manager.verify(next.accessToken);
-      // A true replay of the old token still revokes the family.
-      expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('refresh_reused');
-      expect(await codeOf(manager.verify(next.accessToken))).toBe('token_revoked');
+      await expectRetryKeepsSession(manager, 'u', pair.refreshToken);
     } finally {
-      pauser.disconnect();
-      unpauser.disconnect();
-      await store.close();
+      await close();
     }
   });
 
   it('a stall longer than timeoutMs but within the rotation timeout: verification gives up, the refresh waits and succeeds', async () => {
-    await server.start();
-    const store = createRedisTokenStore({ url: server.url, prefix: testPrefix('stall2') });
-    const { manager } = await testManager({ store, systemClock: true, failure: { timeoutMs } });
-    const pauser = new Redis(server.url);
-    const unpauser = new Redis(server.url);
+    const { manager, pause, unpause, close } = await pausableRedis('stall2');
     try {
-      await unpauser.call('CLIENT', 'UNPAUSE');
-      await manager.refresh((await manager.issue('warm-up')).refreshToken);
       const pair = await manager.issue('u');
-      await pauser.call('CLIENT', 'PAUSE', '30000', 'WRITE');
+      await pause();
       const refreshing = manager.refresh(pair.refreshToken);
       // A read gives up after timeoutMs, while the rotation is still waited for.
       expect(await codeOf(manager.verify(pair.accessToken))).toBe('token_store_unavailable');
-      await unpauser.call('CLIENT', 'UNPAUSE');
+      await unpause();
       await manager.verify((await refreshing).accessToken);
     } finally {
-      pauser.disconnect();
-      unpauser.disconnect();
-      await store.close();
+      await close();
     }
   });
 

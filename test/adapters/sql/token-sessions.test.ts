@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSqlTokenStore } from '../../../src/adapters/sql/token-store.ts';
-import { codeOf, testManager } from '../../domain/tokens/support.ts';
+import { codeOf, expectRetryKeepsSession, testManager } from '../../domain/tokens/support.ts';
 import {
   postgresAvailable,
   postgresTarget,
@@ -69,12 +69,7 @@ function run(target: SqlTargetFixture) {
         expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('token_store_unavailable');
         await locker.query('commit');
         // The waiting rotation takes the row first and commits; the retry gets its successor.
-        const retry = await manager.refresh(pair.refreshToken);
-        await manager.verify(retry.accessToken);
-        expect((await manager.listSessions('locked'))[0]?.generation).toBe(1);
-        const next = await manager.refresh(retry.refreshToken);
-        expect(await codeOf(manager.refresh(pair.refreshToken))).toBe('refresh_reused');
-        expect(await codeOf(manager.verify(next.accessToken))).toBe('token_revoked');
+        await expectRetryKeepsSession(manager, 'locked', pair.refreshToken);
       } finally {
         locker.release();
       }

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { createManualClock, type ManualClock } from '../../../src/adapters/clock/manual.ts';
 import { systemClock } from '../../../src/adapters/clock/system.ts';
 import { createMemoryTokenStore } from '../../../src/adapters/memory/token-store.ts';
@@ -85,4 +86,24 @@ export function b64(text: string): string {
 /** The payload of a compact JWT, decoded without checks. */
 export function payloadOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+}
+
+/**
+ * After a refresh of `token` timed out and the store applied its rotation
+ * anyway: the client's retry gets that rotation's pair (one rotation in
+ * all), the next refresh works, and a true replay of `token` still ends the
+ * session.
+ */
+export async function expectRetryKeepsSession(
+  manager: SessionManager,
+  userId: string,
+  token: string,
+): Promise<void> {
+  const retry = await manager.refresh(token);
+  await manager.verify(retry.accessToken);
+  expect((await manager.listSessions(userId))[0]?.generation).toBe(1);
+  const next = await manager.refresh(retry.refreshToken);
+  await manager.verify(next.accessToken);
+  expect(await codeOf(manager.refresh(token))).toBe('refresh_reused');
+  expect(await codeOf(manager.verify(next.accessToken))).toBe('token_revoked');
 }
