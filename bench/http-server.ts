@@ -56,7 +56,13 @@ async function composed() {
     process.env.LW_AUDIT === 'off'
       ? undefined
       : process.env.LW_AUDIT === 'memory'
-        ? createMemoryAuditSink()
+        ? // LW_AUDIT_KEEP=<n>: how many records the memory sink holds (10,000 by default).
+          createMemoryAuditSink({
+            maxRecords:
+              process.env.LW_AUDIT_KEEP === undefined
+                ? undefined
+                : Number(process.env.LW_AUDIT_KEEP),
+          })
         : process.env.LW_AUDIT === 'discard'
           ? { write: async () => {}, close: async () => {} }
           : sql.createSqlAuditSink(database!);
