@@ -1,5 +1,6 @@
 import {
   type FailurePolicyStoreOptions,
+  isFailurePolicyStore,
   withFailurePolicy,
 } from './adapters/failure/window-store.ts';
 import { createMemoryWindowStore } from './adapters/memory/window-store.ts';
@@ -63,7 +64,12 @@ export function createRateLimiter<R = unknown>(options: RateLimiterOptions<R>): 
   ) {
     throw new InvalidOptionError('failure', failure, "an object like { policy: 'open' }, or false");
   }
-  const wrap = failure === undefined ? base.inProcess !== true : failure !== false;
+  // A store already under a failure policy keeps that one: a second, `open` by default, would
+  // answer a slow store first and overrule a `closed` or `fallback` choice.
+  const wrap =
+    failure === undefined
+      ? base.inProcess !== true && !isFailurePolicyStore(base)
+      : failure !== false;
   const chosen = failure || {};
   const fallback =
     chosen.policy === 'fallback'

@@ -10,6 +10,7 @@
 import type { AnomalyMonitor } from '../domain/anomaly/monitor.ts';
 import type { Duration } from '../domain/config/duration.ts';
 import { InvalidOptionError } from '../domain/config/errors.ts';
+import { groupWith, parseIp } from '../domain/net/ip.ts';
 import type { RateLimiter } from '../domain/ratelimit/limiter.ts';
 import type { Decision } from '../domain/ratelimit/types.ts';
 import { ceilSeconds } from '../http/headers.ts';
@@ -64,9 +65,23 @@ export interface LoginLimiter {
   attempt(input: LoginAttemptInput): Promise<LoginAttempt>;
 }
 
-/** The account as a subject: trimmed, lower case, at most 256 characters. */
+const ignorable = /\p{Default_Ignorable_Code_Point}/gu;
+
+/**
+ * The account as a subject: NFKC-normalised (full-width `ａｌｉｃｅ` is `alice`, composed and
+ * decomposed accents agree), invisible characters (zero-width space, soft hyphen) removed,
+ * trimmed, lower case, at most 256 characters: spellings an application's login may map to
+ * one account share one counter.
+ */
 export function accountSubject(account: string): string {
-  return `user:${account.trim().toLowerCase().slice(0, 256)}`;
+  const canonical = account.normalize('NFKC').replace(ignorable, '').trim().toLowerCase();
+  return `user:${canonical.slice(0, 256)}`;
+}
+
+/** The client IP as a subject, IPv6 grouped per /64 as `clientIp()` does (one host holds a /64). */
+function ipSubject(ip: string): string {
+  const parsed = parseIp(ip);
+  return `ip:${parsed === undefined ? ip : groupWith(parsed, 32, 64)}`;
 }
 
 /** Builds the login limiter over two limiters (either may be absent). */
@@ -84,10 +99,10 @@ export function createLoginLimiter(parts: {
         throw new InvalidOptionError('input', input, 'an object with ip and account');
       }
       const account =
-        typeof input.account === 'string' && input.account.trim() !== ''
+        typeof input.account === 'string' && accountSubject(input.account) !== 'user:'
           ? accountSubject(input.account)
           : undefined;
-      const ip = typeof input.ip === 'string' && input.ip !== '' ? `ip:${input.ip}` : undefined;
+      const ip = typeof input.ip === 'string' && input.ip !== '' ? ipSubject(input.ip) : undefined;
       const checks: [RateLimiter, string][] = [];
       if (perIp !== undefined && ip !== undefined) checks.push([perIp, ip]);
       if (perAccount !== undefined && account !== undefined) checks.push([perAccount, account]);
@@ -103,7 +118,10 @@ export function createLoginLimiter(parts: {
       const refund = () =>
         Promise.all(
           checks.map(([limiter, subject], i) =>
-            decisions[i]!.allowed ? limiter.refund(subject).catch(onError) : undefined,
+            // A degraded admission (the store was down, `open` answered) charged nothing to give back.
+            decisions[i]!.allowed && !decisions[i]!.degraded
+              ? limiter.refund(subject).catch(onError)
+              : undefined,
           ),
         ).then(() => {});
       if (deciding !== undefined && !deciding.allowed) {

@@ -123,6 +123,31 @@ describe('createLockWatch', () => {
     expect(refused.json.error).toBe('service_unavailable');
   });
 
+  it("keeps the chosen rate-limit policy for a store that hangs: 'closed' never admits, on the limiter and the login limits", async () => {
+    const clock = createManualClock();
+    const window = createSwitchableStore(clock, 'hang');
+    const lw = await createLockWatch({
+      stores: { window },
+      clock,
+      audit: false,
+      anomaly: false,
+      failure: { rateLimit: { policy: 'closed', timeoutMs: 300 } },
+    });
+    onTestFinished(async () => {
+      window.failHung();
+      await lw.close();
+    });
+    // A second policy (the limiter's own `open` default, 100 ms) used to answer first and admit.
+    const checks = Array.from({ length: 4 }, (_, i) => lw.limiter!.check(`ip:198.51.100.${i}`));
+    const attempt = lw.login.attempt({ ip: '198.51.100.9', account: 'alice' });
+    await vi.waitFor(() => expect(window.hanging).toBeGreaterThanOrEqual(5));
+    clock.advance(300);
+    for (const decision of await Promise.all(checks)) {
+      expect(decision).toMatchObject({ allowed: false, reason: 'store_unavailable' });
+    }
+    expect((await attempt).allowed).toBe(false);
+  });
+
   it("fails token checks 'closed' by default when the token store is down: 503, never a pass", async () => {
     const clock = createManualClock();
     const stores = memoryStores({ clock });
@@ -201,6 +226,42 @@ describe('createLockWatch', () => {
     expect((await lw.login.attempt({ ip: '198.51.100.7', account: 'u9' })).allowed).toBe(false);
     clock.advance(60_000);
     expect((await lw.login.attempt({ ip: '198.51.100.7', account: 'u9' })).allowed).toBe(true);
+  });
+
+  it('counts login attempts per IPv6 /64 and per account however the name is spelt', async () => {
+    const clock = createManualClock();
+    const stores = memoryStores({ clock });
+    const lw = await createLockWatch({
+      stores,
+      clock,
+      login: { perAccount: { limit: 3, window: '5m' }, perIp: { limit: 5, window: '60s' } },
+    });
+    onTestFinished(async () => {
+      await lw.close();
+      await stores.close();
+    });
+    // One host holds a /64: its addresses share the per-IP budget.
+    const fromV6 = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        lw.login.attempt({ ip: `2001:db8:1:2::${i + 1}`, account: `v6-${i}` }),
+      ),
+    );
+    expect(fromV6.map((a) => a.allowed)).toEqual([true, true, true, true, true, false]);
+    expect((await lw.login.attempt({ ip: '2001:db8:1:3::1', account: 'other' })).allowed).toBe(
+      true,
+    );
+    // Full-width, invisible characters and decomposed accents are the same account.
+    const spellings = ['alice', 'ａｌｉｃｅ', 'alice\u200b', 'al\u00adice'];
+    for (const [i, account] of spellings.entries()) {
+      const attempt = await lw.login.attempt({ ip: `203.0.113.${i + 1}`, account });
+      expect(attempt.allowed, JSON.stringify(account)).toBe(i < 3);
+      await attempt.failed();
+    }
+    const first = await lw.login.attempt({ ip: '203.0.113.50', account: 'J\u00f6rg' });
+    await first.failed();
+    await (await lw.login.attempt({ ip: '203.0.113.51', account: 'jo\u0308rg' })).failed();
+    await (await lw.login.attempt({ ip: '203.0.113.52', account: 'JÖRG' })).failed();
+    expect((await lw.login.attempt({ ip: '203.0.113.53', account: 'jörg' })).allowed).toBe(false);
   });
 
   it('logs alerts to the console by default, as documented, instead of keeping them unseen', async () => {

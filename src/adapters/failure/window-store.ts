@@ -71,6 +71,15 @@ export interface FailurePolicyStore extends WindowStore {
  * not return in the next outage). `close()` closes the primary and the
  * fallback store.
  */
+// Stores made by withFailurePolicy: a limiter given one must not wrap it in a second policy, whose
+// own deadline (queued with the first's) would answer before the one the user chose.
+const policyStores = new WeakSet<WindowStore>();
+
+/** True when `store` is already under a failure policy (made by {@link withFailurePolicy}). */
+export function isFailurePolicyStore(store: WindowStore): boolean {
+  return policyStores.has(store);
+}
+
 export function withFailurePolicy(
   primary: WindowStore,
   options: FailurePolicyStoreOptions,
@@ -211,7 +220,7 @@ export function withFailurePolicy(
     );
   };
 
-  return {
+  const policyStore: FailurePolicyStore = {
     get state() {
       let worst: BreakerState = 'closed';
       for (const breaker of breakers.values()) {
@@ -270,6 +279,8 @@ export function withFailurePolicy(
       for (const result of results) if (result.status === 'rejected') throw result.reason;
     },
   };
+  policyStores.add(policyStore);
+  return policyStore;
 }
 
 const maxShards = 4096;
