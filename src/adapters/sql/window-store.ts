@@ -44,6 +44,22 @@ interface Entry {
 
 type States = Record<string, Entry>;
 
+// States are keyed by policy name, which may be any text: `__proto__` included. Objects without a
+// prototype hold it as a key like any other (on a plain object, assigning it sets the prototype).
+function statesFrom(source?: States): States {
+  return Object.assign(Object.create(null) as States, source);
+}
+
+// The member only a state of that algorithm has: a policy redefined under the same name with
+// another algorithm finds its old state unreadable, and reads it as none (as the memory and Redis
+// stores do), never feeds it to the wrong step function.
+const stateMember: Readonly<Record<Policy['algorithm'], string>> = {
+  gcra: 'tat',
+  'fixed-window': 'count',
+  'sliding-window': 'current',
+  'sliding-log': 'entries',
+};
+
 /** What one locked read-modify-write does with a subject's states at `now`; returns what to answer. */
 type Change<T> = (states: States, now: number) => { result: T; states: States | null };
 
@@ -53,23 +69,31 @@ export function subjectKey(subject: string): string {
 }
 
 function parse(text: string | null | undefined): States {
-  if (!text) return {};
+  if (!text) return statesFrom();
   try {
     const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null ? (value as States) : {};
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? statesFrom(value as States)
+      : statesFrom();
   } catch {
-    return {};
+    return statesFrom();
   }
 }
 
-function liveState(states: States, name: string, now: number): WindowState | undefined {
-  const entry = Object.hasOwn(states, name) ? states[name] : undefined;
-  return entry !== undefined && entry.e > now ? entry.s : undefined;
+function liveState(states: States, policy: Policy, now: number): WindowState | undefined {
+  const entry = Object.hasOwn(states, policy.name) ? states[policy.name] : undefined;
+  if (entry === undefined || !(entry.e > now)) return undefined;
+  const state = entry.s as unknown;
+  return typeof state === 'object' &&
+    state !== null &&
+    Object.hasOwn(state, stateMember[policy.algorithm])
+    ? entry.s
+    : undefined;
 }
 
 /** The states to keep: the live ones; null when none is left (delete the row). */
 function pruned(states: States, now: number): { states: States; expiresAt: number } | null {
-  const kept: States = {};
+  const kept = statesFrom();
   let expiresAt = 0;
   for (const name of Object.keys(states)) {
     const entry = states[name]!;
@@ -138,10 +162,10 @@ export function createSqlWindowStore(
 
   const decide = (policies: readonly Policy[], cost: number, charge: boolean): Change<Decision> => {
     return (states, now) => {
-      const current = policies.map((policy) => liveState(states, policy.name, now));
+      const current = policies.map((policy) => liveState(states, policy, now));
       const { decision, steps, charged } = evaluate(current, now, policies, cost, charge);
       if (!charged.includes(true)) return { result: decision, states: null };
-      const next: States = { ...states };
+      const next = statesFrom(states);
       for (let i = 0; i < policies.length; i++) {
         if (!charged[i]) continue;
         const step = steps[i]!;
@@ -194,11 +218,11 @@ export function createSqlWindowStore(
           await run.locked(
             subjectKey(subject),
             (states, now) => {
-              const next: States = { ...states };
+              const next = statesFrom(states);
               let changed = false;
               for (const policy of policies) {
                 if (policy.mode !== 'enforce') continue;
-                const state = liveState(states, policy.name, now);
+                const state = liveState(states, policy, now);
                 if (state === undefined) continue;
                 const refunded = refundStep(state, now, policy, cost);
                 changed = true;
@@ -221,7 +245,7 @@ export function createSqlWindowStore(
           await run.locked(
             subjectKey(subject),
             (states) => {
-              const next: States = { ...states };
+              const next = statesFrom(states);
               let changed = false;
               for (const policy of policies) {
                 if (Object.hasOwn(next, policy.name)) {

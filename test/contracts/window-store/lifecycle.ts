@@ -62,19 +62,43 @@ export function lifecycleContract(create: WindowStoreFactory): void {
       });
     }
 
-    it('reads state written under the same name by another algorithm as empty', async () => {
-      const subject = uniqueSubject();
-      const asGcra = definePolicy({ name: 'life-renamed', limit: 3, window: 60_000 });
-      const asLog = definePolicy({
-        name: 'life-renamed',
-        limit: 5,
-        window: 60_000,
-        algorithm: 'sliding-log',
-      });
-      await ctx.store.check(subject, [asGcra], 3);
-      const decision = await ctx.store.check(subject, [asLog], 1);
-      expect(decision).toMatchObject({ allowed: true, remaining: 4, limit: 5 });
-      expect(Number.isFinite(decision.resetMs)).toBe(true);
+    it('reads state written under the same name by another algorithm as empty, for every pair', async () => {
+      const algorithms = ['gcra', 'fixed-window', 'sliding-window', 'sliding-log'] as const;
+      for (const before of algorithms) {
+        for (const after of algorithms) {
+          if (before === after) continue;
+          const subject = uniqueSubject();
+          const old = definePolicy({
+            name: 'life-renamed',
+            limit: 3,
+            window: 60_000,
+            algorithm: before,
+          });
+          const redefined = definePolicy({
+            name: 'life-renamed',
+            limit: 5,
+            window: 60_000,
+            algorithm: after,
+          });
+          await ctx.store.check(subject, [old], 3);
+          const decision = await ctx.store.check(subject, [redefined], 1);
+          const pair = `${before} -> ${after}`;
+          expect(decision, pair).toMatchObject({ allowed: true, remaining: 4, limit: 5 });
+          expect(Number.isFinite(decision.resetMs), pair).toBe(true);
+          expect(Number.isFinite(decision.retryAfterMs), pair).toBe(true);
+        }
+      }
+    });
+
+    it('limits a policy whatever its name, __proto__ and constructor included', async () => {
+      for (const name of ['__proto__', 'constructor', 'hasOwnProperty']) {
+        const policy = definePolicy({ name, limit: 2, window: 60_000 });
+        const subject = uniqueSubject();
+        const allowed: boolean[] = [];
+        for (let i = 0; i < 4; i++)
+          allowed.push((await ctx.store.check(subject, [policy], 1)).allowed);
+        expect(allowed, name).toEqual([true, true, false, false]);
+      }
     });
 
     it('refund leaves observe-mode counts alone', async () => {
