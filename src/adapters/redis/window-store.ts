@@ -240,11 +240,11 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
       ? {}
       : {
           // The master that owns the subject's slot now; after a failover the
-          // promoted replica is a new shard with a fresh breaker.
-          shardOf: (subject: string) => {
-            const slot = slotOfTag(subjectTag(subject));
-            return cluster.slots[slot]?.[0] ?? `slot:${slot}`;
-          },
+          // promoted replica is a new shard with a fresh breaker. Before the slot
+          // map is known (the cluster unreachable at start-up) every subject is on
+          // one unknown shard: one breaker, not one per slot (16,384 timeouts).
+          shardOf: (subject: string) =>
+            cluster.slots[slotOfTag(subjectTag(subject))]?.[0] ?? 'unknown',
         }),
     check: (subject, policies, cost, options) => evaluate(subject, policies, cost, true, options),
     peek: (subject, policies, cost, options) => evaluate(subject, policies, cost, false, options),

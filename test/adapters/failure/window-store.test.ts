@@ -575,6 +575,36 @@ describe('withFailurePolicy: shards and recovery', () => {
     expect(b.calls.check).toBe(2);
   });
 
+  it('forgets the breaker of a shard no subject maps to any more: recovered, with a fresh fallback', async () => {
+    const clock = createManualClock();
+    const inner = createSwitchableStore(clock);
+    let node = 'node-a';
+    // After a failover the subject's slot belongs to the promoted replica: a new shard.
+    const primary: WindowStore = { ...inner, shardOf: () => node };
+    const store = withFailurePolicy(primary, {
+      policy: 'fallback',
+      clock,
+      timeoutMs: 50,
+      breaker: { failureThreshold: 1, cooldownMs: 1000 },
+      fallback: () => createMemoryWindowStore({ clock }),
+    });
+    inner.mode = 'fail';
+    await store.check('s', policies, 1);
+    await store.check('s', policies, 1);
+    expect(await store.check('s', policies, 1)).toMatchObject({ allowed: false, degraded: true });
+    expect(store.state).toBe('open');
+    node = 'node-b';
+    inner.mode = 'ok';
+    expect(await store.check('s', policies, 1)).toMatchObject({ allowed: true, degraded: false });
+    // node-a's breaker is never asked again; past two cooldowns and a timeout it is forgotten.
+    clock.advance(2 * 1000 + 50 + 1);
+    expect(store.state).toBe('closed');
+    clock.advance(600_000);
+    inner.mode = 'fail';
+    // The next outage starts with an empty fallback, not the first outage's two charges.
+    expect(await store.check('s', policies, 1)).toMatchObject({ allowed: true, degraded: true });
+  });
+
   it('starts a fresh fallback store after every recovery when given a factory', async () => {
     const clock = createManualClock();
     const primary = createSwitchableStore(clock);

@@ -72,6 +72,17 @@ describe('createRedisWindowStore options', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     await store.close();
   });
+
+  it('puts every subject of a Cluster whose slot map is unknown on one shard (one breaker, not one per slot)', async () => {
+    const store = createRedisWindowStore({
+      nodes: [{ host: '127.0.0.1', port: await freePort() }],
+      clusterOptions: { lazyConnect: true },
+    });
+    const subjects = ['ip:198.51.100.1', 'ip:198.51.100.2', 'user:alice', 'key:x'];
+    expect(new Set(subjects.map((s) => slotOfTag(subjectTag(s)))).size).toBeGreaterThan(1);
+    expect(new Set(subjects.map((s) => store.shardOf!(s)))).toEqual(new Set(['unknown']));
+    await store.close();
+  });
 });
 
 describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})` : ''}`, () => {
