@@ -24,6 +24,8 @@ class DeadlineQueue {
   private head = 0;
   private base = 0;
   private armed = false;
+  private cancelTimer: () => void = () => {};
+  private lastNow = Number.NEGATIVE_INFINITY;
   private readonly clock: Clock;
   private readonly timeoutMs: number;
 
@@ -32,12 +34,33 @@ class DeadlineQueue {
     this.timeoutMs = timeoutMs;
   }
 
+  /**
+   * The clock's time. When it stepped back (an NTP correction), the pending
+   * deadlines move back with it and the timer is set again: each call still
+   * times out `timeoutMs` after it started, not after the step is made up.
+   */
+  private now(): number {
+    const now = this.clock.now();
+    if (now < this.lastNow) {
+      const step = now - this.lastNow;
+      for (let i = this.head; i < this.deadlines.length; i++) this.deadlines[i]! += step;
+      if (this.armed) {
+        this.cancelTimer();
+        this.armed = false;
+        if (this.head < this.deadlines.length) this.arm(this.deadlines[this.head]!, now);
+      }
+    }
+    this.lastNow = now;
+    return now;
+  }
+
   /** Schedules `fire` for now + timeout; returns the call's sequence number. */
   add(fire: () => void): number {
-    const deadline = this.clock.now() + this.timeoutMs;
+    const now = this.now();
+    const deadline = now + this.timeoutMs;
     this.deadlines.push(deadline);
     this.fires.push(fire);
-    if (!this.armed) this.arm(deadline);
+    if (!this.armed) this.arm(deadline, now);
     return this.base + this.fires.length - 1;
   }
 
@@ -47,14 +70,14 @@ class DeadlineQueue {
     if (index >= this.head && index < this.fires.length) this.fires[index] = undefined;
   }
 
-  private arm(deadline: number): void {
+  private arm(deadline: number, now: number): void {
     this.armed = true;
-    this.clock.schedule(deadline - this.clock.now(), this.expire);
+    this.cancelTimer = this.clock.schedule(deadline - now, this.expire);
   }
 
   private readonly expire = (): void => {
     this.armed = false;
-    const now = this.clock.now();
+    const now = this.now();
     const { deadlines, fires } = this;
     while (this.head < fires.length) {
       const fire = fires[this.head];
@@ -76,7 +99,7 @@ class DeadlineQueue {
       this.fires = this.fires.slice(this.head);
       this.head = 0;
     }
-    this.arm(this.deadlines[this.head]!);
+    this.arm(this.deadlines[this.head]!, now);
   };
 }
 

@@ -185,6 +185,22 @@ describe('withFailurePolicy: timeout', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('still times out each call timeoutMs after it started when the clock steps back', async () => {
+    const { clock, primary, store } = setup('open');
+    primary.mode = 'hang';
+    const first = track(store.check('a', [limit3], 1));
+    await flush();
+    // An NTP correction: ten seconds back, with a call in flight.
+    clock.set(clock.now() - 10_000);
+    const second = track(store.check('b', [limit3], 1));
+    clock.advance(timeoutMs);
+    await flush();
+    expect(first.settled).toBe(true);
+    expect(second.settled).toBe(true);
+    expect(second.value).toMatchObject({ allowed: true, degraded: true });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('gives a primary that an abort cannot stop no signal, and still answers at timeoutMs and on abort', async () => {
     const clock = createManualClock(1_700_006_400_000);
     const primary = createSwitchableStore(clock, 'hang');
