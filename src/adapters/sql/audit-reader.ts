@@ -6,6 +6,7 @@ import type { AuditPage, AuditQuery, AuditReader, AuditRecord } from '../../port
 import type { SqlDatabase } from './database.ts';
 import { buildFilter } from './filter.ts';
 import type { SqliteStatement } from './native.ts';
+import { inPgTransaction } from './pg-transaction.ts';
 import { toSqlError } from './sql-errors.ts';
 import { sqliteWritesOf } from './sqlite-busy.ts';
 
@@ -57,8 +58,19 @@ function toRecord(row: Row): AuditRecord {
 }
 
 /**
- * Creates the SQL audit reader. Reads go through MikroORM (a fork of its
- * EntityManager per call, never the global one). Pages come newest first,
+ * PostgreSQL's numbered placeholders for the `?` ones of a statement. The
+ * statements here hold no `?` inside a literal or an identifier.
+ */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/**
+ * Creates the SQL audit reader. On SQLite reads go through MikroORM (a fork
+ * of its EntityManager per call, never the global one); on PostgreSQL
+ * through the pg pool MikroORM holds, bounded by `queryTimeoutMs` as the
+ * other stores' statements are. Pages come newest first,
  * ordered by (timestamp, id), with keyset pagination: the cursor is the last
  * record's (timestamp, id), so page 1,000 costs what page 1 does. A page
  * holds at most 1,000 records; the total is counted only when asked.
@@ -91,10 +103,30 @@ export function createSqlAuditReader(
         return statement.run(timestamp).changes;
       });
     }
-    const result = await fork()
-      .getConnection()
-      .execute<{ affectedRows: number }>(purgeSql, [timestamp], 'run');
-    return result.affectedRows;
+    // A transaction of its own per batch, so that the server gives up a wait for a lock on the
+    // table (lock_timeout) and a network that stopped answering fails the call (query_timeout):
+    // a purge run from cron behind a migration or an operator's lock would otherwise hang.
+    const result = await inPgTransaction(native.pool, database.queryTimeoutMs, (client) =>
+      client.query({ text: numbered(purgeSql), values: [timestamp] }),
+    );
+    return result.rowCount ?? 0;
+  };
+
+  /**
+   * Runs one statement of `query`: on PostgreSQL on the pool, given up
+   * client-side at `queryTimeoutMs` (its connection closed) like every
+   * single-statement read of LockWatch's, rather than waiting behind a table
+   * lock or a stalled network for ever.
+   */
+  const read = async <R>(sql: string, params: unknown[]): Promise<R[]> => {
+    const native = database.native;
+    if (native.kind === 'sqlite') return fork().getConnection().execute<R[]>(sql, params);
+    const result = await native.pool.query<R>({
+      text: numbered(sql),
+      values: params,
+      query_timeout: database.queryTimeoutMs,
+    });
+    return result.rows;
   };
 
   const pageSql = (query: AuditQuery) => {
@@ -113,30 +145,25 @@ export function createSqlAuditReader(
     async explain(query) {
       const { sql, params } = pageSql(query);
       const prefix = engine === 'sqlite' ? 'explain query plan' : 'explain';
-      const rows: Record<string, unknown>[] = await fork()
-        .getConnection()
-        .execute(`${prefix} ${sql}`, params);
+      const rows = await read<Record<string, unknown>>(`${prefix} ${sql}`, params);
       return rows.map((row) => String(row.detail ?? row['QUERY PLAN'] ?? JSON.stringify(row)));
     },
     async query(query, callOptions): Promise<AuditPage> {
       const { q, limit, sql, params } = pageSql(query);
       const signal = callOptions?.signal;
       if (signal?.aborted) throw signal.reason;
-      const em = fork();
       try {
-        const rows = await em.getConnection().execute<Row[]>(sql, params);
+        const rows = await read<Row>(sql, params);
         const more = rows.length > limit;
         const records = (more ? rows.slice(0, limit) : rows).map(toRecord);
         const last = records.at(-1);
         let total: number | undefined;
         if (q.includeTotal) {
           const all = buildFilter(q, undefined, engine);
-          const [counted] = await em
-            .getConnection()
-            .execute<{ n: number | string }[]>(
-              `select count(*) as n from lockwatch_audit_log ${all.where}`,
-              all.params,
-            );
+          const [counted] = await read<{ n: number | string }>(
+            `select count(*) as n from lockwatch_audit_log ${all.where}`,
+            all.params,
+          );
           total = Number(counted?.n ?? 0);
         }
         return {

@@ -21,13 +21,44 @@ export type SqlTarget =
 /** The database used when neither an option nor `LOCKWATCH_DATABASE_URL` names one. */
 export const defaultDatabaseUrl = 'sqlite:lockwatch.db';
 
+/**
+ * Query settings of a PostgreSQL URL that node-postgres honours, and that
+ * LockWatch therefore passes to it. libpq knows more (`connect_timeout`,
+ * `target_session_attrs`, `sslpassword`, ...), which node-postgres would
+ * ignore without a word, connecting otherwise than the URL asks: those are
+ * refused instead. So is `schema`: MikroORM would put only its migrations
+ * table there, and LockWatch's own statements would not follow it.
+ */
+const postgresUrlSettings: readonly string[] = [
+  'host',
+  'port',
+  'user',
+  'password',
+  'sslmode',
+  'ssl',
+  'sslcert',
+  'sslkey',
+  'sslrootcert',
+  'sslnegotiation',
+  'uselibpqcompat',
+  'application_name',
+  'fallback_application_name',
+  'options',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+];
+
 const accepted =
   "a database URL: 'sqlite:<file path>' (such as sqlite:./data/lockwatch.db or sqlite:///var/lib/app/lockwatch.db), 'sqlite::memory:', or 'postgres://user:password@host:5432/database'";
 
 /**
  * Parses a database URL. `sqlite:` takes a file path (relative paths are
  * resolved against `cwd`), `sqlite:///abs/path` an absolute one;
- * `postgres:` and `postgresql:` URLs are passed to the driver as they are.
+ * `postgres:` and `postgresql:` URLs are passed to the driver as they are,
+ * query settings included (only those node-postgres honours: any other is
+ * refused, naming it).
  * Anything else throws an InvalidOptionError that shows the accepted forms.
  */
 export function parseDatabaseUrl(
@@ -57,6 +88,15 @@ export function parseDatabaseUrl(
     }
     if (parsed.hostname === '' && !parsed.searchParams.has('host')) {
       throw new InvalidOptionError(option, redact(url), accepted);
+    }
+    for (const setting of new Set(parsed.searchParams.keys())) {
+      if (!postgresUrlSettings.includes(setting)) {
+        throw new InvalidOptionError(
+          option,
+          redact(url),
+          `no '${setting}' setting: ${setting === 'schema' ? 'LockWatch would not follow it' : 'node-postgres would ignore it'} (LockWatch passes on ${postgresUrlSettings.join(', ')})`,
+        );
+      }
     }
     parsed.protocol = 'postgresql:';
     return { engine: 'postgresql', url: parsed.href };

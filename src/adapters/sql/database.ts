@@ -1,5 +1,5 @@
 import type { MikroORM, Options } from '@mikro-orm/core';
-import type { Migrator as MikroMigrator } from '@mikro-orm/migrations';
+import type { Migration, Migrator as MikroMigrator } from '@mikro-orm/migrations';
 import { InvalidOptionError } from '../../domain/config/errors.ts';
 import { integerOption } from '../../domain/config/validate.ts';
 import { StoreUnavailableError } from '../../domain/failure/errors.ts';
@@ -12,7 +12,7 @@ import {
 } from './config.ts';
 import { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.ts';
 import { SqlDriverMissingError, SqlSchemaError } from './errors.ts';
-import { migrationsOf } from './migrations/index.ts';
+import { type MigrationEntry, migrationsOf } from './migrations/index.ts';
 import type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
 import { retryWithin } from './retry.ts';
 import { createSqliteWrites, registerSqliteWrites, waitsAsynchronously } from './sqlite-busy.ts';
@@ -29,14 +29,17 @@ export type MigrateOnOpen =
 /** Options of {@link openSqlDatabase}. */
 export interface SqlDatabaseOptions {
   /**
-   * Database URL: `sqlite:<path>`, `sqlite::memory:` or `postgres://...`;
-   * `LOCKWATCH_DATABASE_URL` by default, else `sqlite:lockwatch.db`.
+   * Database URL: `sqlite:<path>`, `sqlite::memory:` or `postgres://...`
+   * (its query settings, such as `sslmode`, passed to node-postgres; one it
+   * would ignore is refused); `LOCKWATCH_DATABASE_URL` by default, else
+   * `sqlite:lockwatch.db`.
    */
   readonly url?: string | undefined;
   /**
    * A MikroORM instance (SQLite or PostgreSQL driver) your application
    * already has: LockWatch uses its connection and leaves it open on
-   * `close()`. Its entities are added if missing.
+   * `close()`. Its entities are added if missing; on SQLite its journal
+   * mode and `synchronous` setting are left as they are.
    */
   readonly orm?: MikroORM | undefined;
   /** Migrations on open: `auto` on SQLite, `check` on PostgreSQL by default. */
@@ -53,14 +56,18 @@ export interface SqlDatabaseOptions {
   /**
    * PostgreSQL: how long LockWatch's statements wait, ms (1 to 600,000;
    * 5,000 by default). In its transactions (window checks, token rotation,
-   * audit batches) the server cancels a lock wait past it (`SET LOCAL
-   * lock_timeout`); a single statement, or a server that stopped answering,
-   * is given up client-side (the connection is closed). On a pool LockWatch
+   * audit batches and purges, migrations) the server cancels a lock wait
+   * past it (`SET LOCAL lock_timeout`); a single statement (an audit query,
+   * say), or a server that stopped answering, is given up client-side (the
+   * connection is closed). On a pool LockWatch
    * creates, a connection is waited for at most this long (2 s at least).
    * The call fails with StoreUnavailableError.
    */
   readonly queryTimeoutMs?: number | undefined;
-  /** Extra MikroORM options for an instance LockWatch creates (logging, for example). */
+  /**
+   * Extra MikroORM options for an instance LockWatch creates (logging, for
+   * example); keys of its `driverOptions` win over the URL's settings.
+   */
   readonly mikroOrm?: Partial<Options> | undefined;
 }
 
@@ -152,9 +159,10 @@ export const migrationsTable = 'lockwatch_migrations';
 /**
  * Opens a database for LockWatch's SQL adapters: creates a MikroORM
  * instance for the URL (loading only that engine's driver), or adopts the
- * one given; on SQLite sets WAL, `synchronous = NORMAL` and the busy timeout
- * (0 on its own connection, whose writes wait asynchronously);
- * then runs or checks migrations as `migrate` says.
+ * one given; on SQLite sets the busy timeout (0 on its own connection,
+ * whose writes wait asynchronously) and, on a connection it opened itself
+ * only, WAL and `synchronous = NORMAL`; then runs or checks migrations as
+ * `migrate` says.
  */
 export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise<SqlDatabase> {
   if (typeof options !== 'object' || options === null) {
@@ -203,8 +211,14 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     : `${engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} (application's MikroORM)`;
   if (native.kind === 'sqlite') {
     const db = native.db;
-    if (db.pragma('journal_mode', { simple: true }) !== 'memory') db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    // Durability and journaling are the application's choice on its own connection: WAL, say,
+    // leaves -wal and -shm files next to the database that its backups or tools may not expect.
+    if (owned) {
+      if (db.pragma('journal_mode', { simple: true }) !== 'memory') {
+        db.pragma('journal_mode = WAL');
+      }
+      db.pragma('synchronous = NORMAL');
+    }
     // A connection of LockWatch's own never sleeps in SQLite's busy handler (which would freeze
     // the event loop): its writers wait for another process's lock asynchronously instead, and it
     // keeps that when adopted again (`openSqlDatabase({ orm: db.orm })`). An application's
@@ -214,7 +228,7 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
   }
   const { Migrator } = await import('@mikro-orm/migrations');
 
-  const migrator = (): MikroMigrator => lockwatchMigrator(orm, engine, Migrator);
+  const migrator = (): MikroMigrator => lockwatchMigrator(orm, engine, queryTimeoutMs, Migrator);
 
   const raceMs = Math.max(engine === 'sqlite' ? busyTimeoutMs : queryTimeoutMs, migrationRaceMs);
   const status = (): Promise<MigrationStatus> =>
@@ -293,21 +307,37 @@ async function createOrm(
         '@mikro-orm/sqlite',
         () => import('@mikro-orm/sqlite'),
       );
-      return (await MikroORM.init({ ...common, dbName: target.file })) as unknown as MikroORM;
+      const orm = (await MikroORM.init({ ...common, dbName: target.file })) as unknown as MikroORM;
+      try {
+        // better-sqlite3 opens the file on first use: a missing folder would otherwise surface
+        // later as a bare TypeError that does not say which path.
+        await (
+          orm.em.fork().getConnection() as unknown as { getNativeClient(): Promise<unknown> }
+        ).getNativeClient();
+      } catch (error) {
+        await orm.close(true).catch(() => {});
+        throw error;
+      }
+      return orm;
     }
     const { MikroORM } = await importDriver(
       '@mikro-orm/postgresql',
       () => import('@mikro-orm/postgresql'),
     );
     const orm = (await MikroORM.init({
+      // MikroORM would create a database that does not exist: a typo in the URL would then
+      // quietly start an empty audit log beside the real one.
+      ensureDatabase: false,
       ...common,
       // pg waits for a connection without end by default: a server that accepts and never
       // answers, or a pool whose connections are all taken, would hang every caller. TLS and
-      // SCRAM take a few round trips, hence the floor.
-      driverOptions: withConnectionTimeout(
-        extra?.driverOptions,
-        Math.max(queryTimeoutMs, 2000),
-      ) as Options['driverOptions'],
+      // SCRAM take a few round trips, hence the floor. MikroORM reads only host, port, user,
+      // password, database and schema from the URL: its other settings (sslmode, host=,
+      // application_name, options, ...) reach pg this way.
+      driverOptions: underDriverOptions(extra?.driverOptions, {
+        connectionTimeoutMillis: Math.max(queryTimeoutMs, 2000),
+        ...(await postgresUrlOptions(target.url)),
+      }) as Options['driverOptions'],
       clientUrl: target.url,
       pool: { min: 0, max: poolSize },
     })) as unknown as MikroORM;
@@ -333,24 +363,45 @@ async function createOrm(
 }
 
 /**
- * The application's `driverOptions` with a connection timeout under them:
- * merged into a plain object (its own keys win, undefined ones do not
- * count), wrapped around a function that returns one; anything else (a
- * Kysely instance) is the application's choice and passes as it is.
+ * The application's `driverOptions` with LockWatch's `defaults` under them
+ * (the connection timeout, the URL's settings): merged into a plain object
+ * (its own keys win, undefined ones do not count), wrapped around a function
+ * that returns one; anything else (a Kysely instance) is the application's
+ * choice and passes as it is.
  */
-function withConnectionTimeout(given: unknown, timeoutMs: number): unknown {
+function underDriverOptions(given: unknown, defaults: Record<string, unknown>): unknown {
   const merge = (options: unknown): unknown => {
-    if (options === undefined) return { connectionTimeoutMillis: timeoutMs };
+    if (options === undefined) return { ...defaults };
     if (typeof options !== 'object' || options === null) return options;
     const prototype = Object.getPrototypeOf(options);
     if (prototype !== Object.prototype && prototype !== null) return options;
     const own = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    return { connectionTimeoutMillis: timeoutMs, ...own };
+    return { ...defaults, ...own };
   };
   if (typeof given === 'function' && given.constructor.name !== 'AsyncFunction') {
     return () => merge((given as () => unknown)());
   }
   return merge(given);
+}
+
+/**
+ * A PostgreSQL URL as node-postgres itself reads it (`pg-connection-string`,
+ * which pg depends on): host, port, user, password and the query settings
+ * {@link parseDatabaseUrl} lets through, sslmode as an `ssl` object.
+ * It is found through `@mikro-orm/postgresql` and `pg`, so LockWatch needs
+ * it as a dependency of its own in no install layout (pnpm's included).
+ */
+async function postgresUrlOptions(url: string): Promise<Record<string, unknown>> {
+  const { createRequire } = await import('node:module');
+  const driver = createRequire(import.meta.url).resolve('@mikro-orm/postgresql/package.json');
+  const pg = createRequire(driver).resolve('pg');
+  const { parseIntoClientConfig } = createRequire(pg)('pg-connection-string') as {
+    parseIntoClientConfig(url: string): Record<string, unknown>;
+  };
+  // The database stays MikroORM's to pass: its own tooling (ensureDatabase, createDatabase)
+  // connects to another database of the server with these same options.
+  const { database: _database, ...settings } = parseIntoClientConfig(url);
+  return settings;
 }
 
 /** Loads a MikroORM driver package; a missing one is an error that says what to install. */
@@ -377,13 +428,16 @@ async function importDriver<T>(name: string, load: () => Promise<T>): Promise<T>
 function lockwatchMigrator(
   orm: MikroORM,
   engine: SqlEngine,
+  queryTimeoutMs: number,
   Migrator: new (em: never) => MikroMigrator,
 ): MikroMigrator {
   const config = orm.config;
   const previous = config.get('migrations');
+  const list = migrationsOf(engine);
   config.set('migrations', {
     tableName: migrationsTable,
-    migrationsList: migrationsOf(engine),
+    migrationsList:
+      engine === 'postgresql' ? list.map((entry) => underLockTimeout(entry, queryTimeoutMs)) : list,
     snapshot: false,
     silent: true,
     transactional: true,
@@ -395,6 +449,32 @@ function lockwatchMigrator(
   } finally {
     config.set('migrations', previous);
   }
+}
+
+/**
+ * A PostgreSQL migration whose transaction gives up a lock wait after
+ * `lockTimeoutMs` (`SET LOCAL lock_timeout`): an application's long
+ * transaction on one of LockWatch's tables would otherwise hold `migrate`
+ * (and every process opening the database with `migrate: 'auto'`) for as
+ * long as it runs. The lock timeout counts as a lost race: the step is tried
+ * again for a while, then fails naming the lock timeout.
+ */
+function underLockTimeout(entry: MigrationEntry, lockTimeoutMs: number): MigrationEntry {
+  const Base = entry.class;
+  // The migration's own up() and down() (declared abstract on Migration, so not through super).
+  const { up, down } = Base.prototype as Migration;
+  const statement = `set local lock_timeout = ${Math.trunc(lockTimeoutMs)}`;
+  class Bounded extends Base {
+    override up(): void | Promise<void> {
+      this.addSql(statement);
+      return up.call(this);
+    }
+    override down(): void | Promise<void> {
+      this.addSql(statement);
+      return down.call(this);
+    }
+  }
+  return { name: entry.name, class: Bounded };
 }
 
 /** The table names, for messages and tests. */

@@ -19,6 +19,11 @@ const optionalString = (option: string, value: unknown) => {
   if (value !== undefined && typeof value !== 'string') {
     throw new InvalidOptionError(option, value, 'a string');
   }
+  // No record holds one (the logger replaces them, PostgreSQL refuses them in text), and a
+  // driver that meets one in a filter fails as if the database were down.
+  if (typeof value === 'string' && value.includes('\0')) {
+    throw new InvalidOptionError(option, value, 'a string without NUL characters');
+  }
 };
 
 const optionalInteger = (option: string, value: unknown, min: number, max: number) => {

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { createSqlAuditReader } from '../../../src/adapters/sql/audit-reader.ts';
 import { createSqlAuditSink } from '../../../src/adapters/sql/audit-sink.ts';
-import { type CliIo, runCli } from '../../../src/adapters/sql/cli/run.ts';
+import { type CliIo, parseTime, runCli, usage } from '../../../src/adapters/sql/cli/run.ts';
 import { openSqlDatabase } from '../../../src/adapters/sql/database.ts';
+import { InvalidOptionError } from '../../../src/domain/config/errors.ts';
 import { auditRecord } from '../../contracts/audit/index.ts';
+import { adminQuery } from '../../support/postgres.ts';
 import {
   postgresAvailable,
   postgresTarget,
@@ -37,7 +40,13 @@ function commands(target: SqlTargetFixture) {
     expect(status.stdout).toMatch(
       /applied {2}Migration\d+_init\n(?: {2}applied {2}Migration\d+_\w+\n)*up to date/,
     );
-    const down = await cli(['migrate', 'down', '--all', ...url]);
+    // Reverting drops the tables with their rows: not without --yes.
+    const unconfirmed = await cli(['migrate', 'down', '--all', ...url]);
+    expect(unconfirmed).toMatchObject({ code: 2, stdout: '' });
+    expect(unconfirmed.stderr).toContain('--yes');
+    expect((await cli(['migrate', 'down', ...url])).code).toBe(2);
+    expect((await cli(['migrate', 'status', ...url])).stdout).toContain('up to date');
+    const down = await cli(['migrate', 'down', '--all', '--yes', ...url]);
     expect(down).toMatchObject({
       code: 0,
       stdout: expect.stringMatching(/reverted Migration\d+_init/),
@@ -118,6 +127,19 @@ function commands(target: SqlTargetFixture) {
         .reverse(),
     );
 
+    // An option purge does not use is refused, not ignored: nothing is deleted.
+    const narrowed = await cli([
+      'audit',
+      'purge',
+      ...url,
+      '--older-than',
+      '80s',
+      '--ip',
+      '198.51.100.1',
+    ]);
+    expect(narrowed).toMatchObject({ code: 2, stdout: '' });
+    expect(narrowed.stderr).toContain("'audit purge' does not take --ip");
+
     // "now" is t0 + 100 s: older than 80 s means before t0 + 20 s.
     const purge = await cli(['audit', 'purge', ...url, '--older-than', '80s']);
     expect(purge).toMatchObject({
@@ -127,14 +149,44 @@ function commands(target: SqlTargetFixture) {
     const left = await cli(['audit', 'query', ...url, '--format', 'json']);
     expect(JSON.parse(left.stdout).records).toHaveLength(10);
   });
+
+  it('refuses a NUL character in a filter as a bad filter, not as the database being down', async () => {
+    const db = await target.open();
+    try {
+      const reader = createSqlAuditReader(db);
+      for (const filter of ['ip', 'userId', 'endpointPrefix', 'method'] as const) {
+        const error = await reader.query({ [filter]: 'a\0b' }).catch((e: unknown) => e);
+        expect(error, filter).toBeInstanceOf(InvalidOptionError);
+        expect((error as InvalidOptionError).option).toBe(filter);
+      }
+    } finally {
+      await db.close();
+    }
+  });
 }
 
 describe('lockwatch CLI: SQLite file', () => commands(sqliteTarget()));
 
 const pg = postgresAvailable();
-describe.runIf(pg.available)(`lockwatch CLI: PostgreSQL${pg.note}`, () =>
-  commands(postgresTarget()),
-);
+if (pg.available) {
+  describe('lockwatch CLI: PostgreSQL', () => commands(postgresTarget()));
+
+  describe('lockwatch CLI: PostgreSQL URL settings', () => {
+    const target = postgresTarget();
+    it('honours sslmode=require in --url: no unencrypted connection to a server without TLS', async () => {
+      const [row] = (await adminQuery(target.url(), 'show ssl')) as { ssl: string }[];
+      const url = new URL(target.url());
+      url.search = 'sslmode=require';
+      const result = await cli(['migrate', 'status', '--url', url.href]);
+      if (row?.ssl === 'off') {
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain('does not support SSL');
+      } else {
+        expect(result.code === 0 || /certificate/i.test(result.stderr)).toBe(true);
+      }
+    });
+  });
+}
 
 describe('lockwatch CLI: usage and bad input', () => {
   it('prints help, and exits 2 on an unknown command or option', async () => {
@@ -197,6 +249,43 @@ describe('lockwatch CLI: usage and bad input', () => {
       '0s',
     ]);
     expect(everything).toMatchObject({ code: 2, stderr: expect.stringContaining('--older-than') });
+  });
+
+  it('refuses an option the command does not use, before connecting', async () => {
+    for (const [args, refused] of [
+      [['audit', 'purge', '--older-than', '90d', '--ip', '1.2.3.4'], '--ip'],
+      [['audit', 'query', '--older-than', '90d'], '--older-than'],
+      [['migrate', 'up', '--all'], '--all'],
+      [['migrate', 'status', '--format', 'json'], '--format'],
+      [['migrate', 'up', '--yes'], '--yes'],
+    ] as const) {
+      const result = await cli([...args, '--url', 'postgres://127.0.0.1:1/none']);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(`'${args[0]} ${args[1]}' does not take ${refused}`);
+    }
+    expect(usage).toContain('--yes');
+  });
+
+  it('a PostgreSQL URL setting node-postgres would ignore is bad usage, before connecting', async () => {
+    const result = await cli([
+      'migrate',
+      'status',
+      '--url',
+      'postgres://app:s3cret@127.0.0.1:1/audit?connect_timeout=5',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("no 'connect_timeout' setting");
+    expect(result.stderr).not.toContain('s3cret');
+  });
+
+  it('reads every all-digit --from and --to as epoch ms, however short', () => {
+    const now = t0;
+    expect(parseTime('--from', '0', now)).toBe(0);
+    expect(parseTime('--from', '999', now)).toBe(999);
+    expect(parseTime('--to', '20240101', now)).toBe(20_240_101);
+    expect(parseTime('--to', String(t0), now)).toBe(t0);
+    expect(parseTime('--from', '2024-01-01T00:00:00Z', now)).toBe(Date.UTC(2024, 0, 1));
+    expect(parseTime('--from', '1h', now)).toBe(t0 - 3_600_000);
   });
 
   it('says it cannot connect, naming the database without its password', async () => {

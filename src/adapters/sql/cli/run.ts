@@ -23,7 +23,8 @@ export const usage = `Usage: lockwatch <command> [options]
 
 Commands:
   migrate up                 apply LockWatch's pending migrations
-  migrate down [--all]       revert the last migration (or all of them)
+  migrate down --yes [--all] revert the last migration (or all of them): drops LockWatch's
+                             tables with their rows (audit log, sessions); --yes confirms
   migrate status             list applied and pending migrations
   audit query [filters]      print audit records, newest first
   audit purge --older-than <duration>
@@ -34,10 +35,12 @@ Options:
                              sqlite:<file>, sqlite::memory:, postgres://user:pass@host:5432/db
   -h, --help                 show this text
 
+An option the command does not use is an error (exit 2), never ignored.
+
 Filters of audit query:
   --user <id>  --ip <ip>  --endpoint <prefix>  --method <method>
   --status <code | from-to>  e.g. 429 or 500-599
-  --from <time>  --to <time> ISO date, epoch ms, or a duration ago (15m, 1h, 7d)
+  --from <time>  --to <time> ISO date, epoch ms (any all-digit value), or a duration ago (15m, 1h, 7d)
   --rate-limited             only requests refused by a rate limit
   --anomalies                only requests an anomaly detector flagged
   --limit <n>                page size (default 100, at most 1000)
@@ -49,6 +52,7 @@ Filters of audit query:
 const options = {
   url: { type: 'string' },
   all: { type: 'boolean' },
+  yes: { type: 'boolean' },
   user: { type: 'string' },
   ip: { type: 'string' },
   endpoint: { type: 'string' },
@@ -66,9 +70,33 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** A time argument: ISO date, epoch ms, or a duration before `now`. */
+/** The options each command uses besides `--url` and `--help`; any other given is refused. */
+const commandOptions: Readonly<Record<string, readonly (keyof typeof options)[]>> = {
+  'migrate up': [],
+  'migrate down': ['all', 'yes'],
+  'migrate status': [],
+  'audit query': [
+    'user',
+    'ip',
+    'endpoint',
+    'method',
+    'status',
+    'from',
+    'to',
+    'rate-limited',
+    'anomalies',
+    'limit',
+    'cursor',
+    'total',
+    'format',
+  ],
+  'audit purge': ['older-than'],
+};
+
+/** A time argument: ISO date, epoch ms (any all-digit value), or a duration before `now`. */
 export function parseTime(option: string, value: string, now: number): number {
-  if (/^\d{10,}$/.test(value)) return Number(value);
+  // Every all-digit value is epoch ms: Date.parse would read a short one as a year ('0' is 2000).
+  if (/^\d+$/.test(value)) return Number(value);
   if (/^\d+(ms|s|m|h|d)$/.test(value)) {
     return now - durationOption(option, value, 0, 100 * 366 * 86_400_000);
   }
@@ -119,6 +147,26 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     (command === 'audit' && ['query', 'purge'].includes(action ?? ''));
   if (!known || rest.length > 0) {
     io.stderr(`lockwatch: unknown command '${positionals.join(' ')}'\n\n${usage}`);
+    return 2;
+  }
+  const name = `${command} ${action}`;
+  // An option the command would ignore is refused: `audit purge --older-than 90d --ip 1.2.3.4`
+  // must not delete every old record while its author believes it deletes one IP's.
+  const unused = Object.keys(values).filter(
+    (key) => key !== 'url' && !commandOptions[name]!.includes(key as keyof typeof options),
+  );
+  if (unused.length > 0) {
+    io.stderr(
+      `lockwatch: '${name}' does not take ${unused.map((key) => `--${key}`).join(', ')}\n\n${usage}`,
+    );
+    return 2;
+  }
+  if (name === 'migrate down' && values.yes !== true) {
+    io.stderr(
+      `lockwatch: 'migrate down${values.all ? ' --all' : ''}' drops LockWatch's tables and their rows (${
+        values.all ? 'audit log, rate-limit windows, sessions' : 'those of the last migration'
+      }): run it again with --yes to confirm\n`,
+    );
     return 2;
   }
   const url = values.url ?? io.env.LOCKWATCH_DATABASE_URL ?? defaultDatabaseUrl;

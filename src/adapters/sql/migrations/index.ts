@@ -21,5 +21,19 @@ export interface MigrationEntry {
  */
 export function migrationsOf(engine: 'sqlite' | 'postgresql'): MigrationEntry[] {
   const list = engine === 'sqlite' ? [SqliteInit, SqliteTokens] : [PostgresInit, PostgresTokens];
-  return list.map((migration) => ({ name: migration.name, class: migration }));
+  return list.map((migration) => ({ name: declaredName(migration), class: migration }));
+}
+
+/**
+ * The name a migration declares (`override name = '...'`), read from an
+ * instance: the class's own name is what minifiers rename, and a renamed
+ * migration would run again on every database that recorded the old name.
+ */
+function declaredName(migration: MigrationEntry['class']): string {
+  // The constructor only keeps its arguments; nothing runs until up() or down().
+  const { name } = new migration(undefined as never, undefined as never);
+  if (typeof name !== 'string' || name === '') {
+    throw new Error(`LockWatch migration ${migration.name} declares no name`);
+  }
+  return name;
 }

@@ -4,30 +4,32 @@ export class Migration20261129143031_init extends Migration {
   override name = 'Migration20261129143031_init';
 
   override up(): void | Promise<void> {
+    // `if not exists`: an application that lists lockwatchEntities in its own MikroORM may have
+    // created these tables with its schema tooling (orm.schema.update()) before LockWatch migrates.
     this.addSql(
-      `create table \`lockwatch_audit_log\` (\`id\` text not null primary key, \`timestamp\` bigint not null, \`request_id\` text null, \`user_id\` text null, \`ip\` text not null, \`endpoint\` text not null, \`method\` text not null, \`status_code\` integer not null, \`rate_limit_hit\` integer not null, \`anomaly_detected\` integer not null, \`latency_ms\` double not null);`,
+      `create table if not exists \`lockwatch_audit_log\` (\`id\` text not null primary key, \`timestamp\` bigint not null, \`request_id\` text null, \`user_id\` text null, \`ip\` text not null, \`endpoint\` text not null, \`method\` text not null, \`status_code\` integer not null, \`rate_limit_hit\` integer not null, \`anomaly_detected\` integer not null, \`latency_ms\` double not null);`,
     );
     this.addSql(
-      `create index \`lockwatch_audit_log_ip_time_idx\` on \`lockwatch_audit_log\` (\`ip\`, \`timestamp\`, \`id\`);`,
+      `create index if not exists \`lockwatch_audit_log_ip_time_idx\` on \`lockwatch_audit_log\` (\`ip\`, \`timestamp\`, \`id\`);`,
     );
     this.addSql(
-      `create index \`lockwatch_audit_log_user_time_idx\` on \`lockwatch_audit_log\` (\`user_id\`, \`timestamp\`, \`id\`);`,
+      `create index if not exists \`lockwatch_audit_log_user_time_idx\` on \`lockwatch_audit_log\` (\`user_id\`, \`timestamp\`, \`id\`);`,
     );
     this.addSql(
-      `create index \`lockwatch_audit_log_time_idx\` on \`lockwatch_audit_log\` (\`timestamp\`, \`id\`);`,
+      `create index if not exists \`lockwatch_audit_log_time_idx\` on \`lockwatch_audit_log\` (\`timestamp\`, \`id\`);`,
     );
     this.addSql(
-      `create index \`lockwatch_audit_log_rate_limit_idx\` on \`lockwatch_audit_log\` (\`timestamp\`, \`id\`) where \`rate_limit_hit\` = true;`,
+      `create index if not exists \`lockwatch_audit_log_rate_limit_idx\` on \`lockwatch_audit_log\` (\`timestamp\`, \`id\`) where \`rate_limit_hit\` = true;`,
     );
     this.addSql(
-      `create index \`lockwatch_audit_log_anomaly_idx\` on \`lockwatch_audit_log\` (\`timestamp\`, \`id\`) where \`anomaly_detected\` = true;`,
+      `create index if not exists \`lockwatch_audit_log_anomaly_idx\` on \`lockwatch_audit_log\` (\`timestamp\`, \`id\`) where \`anomaly_detected\` = true;`,
     );
 
     this.addSql(
-      `create table \`lockwatch_window_state\` (\`key\` text not null primary key, \`states\` text not null, \`expires_at\` bigint not null);`,
+      `create table if not exists \`lockwatch_window_state\` (\`key\` text not null primary key, \`states\` text not null, \`expires_at\` bigint not null);`,
     );
     this.addSql(
-      `create index \`lockwatch_window_state_expires_idx\` on \`lockwatch_window_state\` (\`expires_at\`);`,
+      `create index if not exists \`lockwatch_window_state_expires_idx\` on \`lockwatch_window_state\` (\`expires_at\`);`,
     );
   }
 
