@@ -10,7 +10,7 @@ import { definePolicy } from '../../../src/domain/ratelimit/policy.ts';
 import { auditRecord } from '../../contracts/audit/index.ts';
 import { rotation, sessionAt, uniqueUser } from '../../contracts/token-store/harness.ts';
 import { createTempDatabase, postgresService, type TempDatabase } from '../../support/postgres.ts';
-import { startTcpProxy } from '../../support/tcp-proxy.ts';
+import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.ts';
 import { postgresAvailable } from './harness.ts';
 
 /**
@@ -22,6 +22,16 @@ import { postgresAvailable } from './harness.ts';
  * statement lives on to commit later. A server that accepts and never
  * answers fails at start-up.
  */
+
+/** A TCP proxy in front of the database at `url` (to make it stall), and the URL through it. */
+async function proxyTo(url: string): Promise<{ proxy: TcpProxy; proxied: URL }> {
+  const target = new URL(url);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  return { proxy, proxied };
+}
 
 const queryTimeoutMs = 200;
 // Headroom for a shared 2-core machine running other test files at the same time.
@@ -193,14 +203,7 @@ if (pg.available)
     });
 
     it('audit reader: a server that stops answering fails the query and the purge, and close() returns', async () => {
-      const target = new URL(temp.url);
-      const proxy = await startTcpProxy({
-        host: target.hostname,
-        port: Number(target.port || 5432),
-      });
-      const proxied = new URL(temp.url);
-      proxied.hostname = '127.0.0.1';
-      proxied.port = String(proxy.port);
+      const { proxy, proxied } = await proxyTo(temp.url);
       const stalled = await openSqlDatabase({ url: proxied.href, poolSize: 2, queryTimeoutMs });
       try {
         const reader = createSqlAuditReader(stalled);
@@ -253,14 +256,7 @@ if (pg.available)
     });
 
     it('a server that stops answering mid-transaction: the call fails a second after the timeout, its connection is dropped, and the pool recovers', async () => {
-      const target = new URL(temp.url);
-      const proxy = await startTcpProxy({
-        host: target.hostname,
-        port: Number(target.port || 5432),
-      });
-      const proxied = new URL(temp.url);
-      proxied.hostname = '127.0.0.1';
-      proxied.port = String(proxy.port);
+      const { proxy, proxied } = await proxyTo(temp.url);
       const stalled = await openSqlDatabase({ url: proxied.href, poolSize: 2, queryTimeoutMs });
       try {
         const store = createSqlWindowStore(stalled);
@@ -285,16 +281,9 @@ if (pg.available)
     });
 
     it('a server that accepts connections and never answers fails at start-up within the connection wait', async () => {
-      const target = new URL(temp.url);
-      const proxy = await startTcpProxy({
-        host: target.hostname,
-        port: Number(target.port || 5432),
-      });
+      const { proxy, proxied: hung } = await proxyTo(temp.url);
       try {
         proxy.mode = 'hang';
-        const hung = new URL(temp.url);
-        hung.hostname = '127.0.0.1';
-        hung.port = String(proxy.port);
         const started = performance.now();
         const error = await openSqlDatabase({ url: hung.href, queryTimeoutMs }).catch(
           (e: unknown) => e,
