@@ -97,7 +97,6 @@ export interface KeyRingOptions {
 }
 
 const kidPattern = /^[A-Za-z0-9._-]{1,64}$/;
-const privateJwkFields = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'];
 
 /** Validates a kid; returns it. */
 export function kidOption(option: string, value: unknown): string {
@@ -319,27 +318,20 @@ function isKeyObject(value: unknown): value is { type: string } {
   return (value as { [Symbol.toStringTag]?: string })?.[Symbol.toStringTag] === 'KeyObject';
 }
 
+// The members a public key consists of: anything else a given JWK carries (a private member under
+// an unusual name, a note) must never reach the published JWKS.
+const publicJwkMembers = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
+
 function publicPart(jwk: JWK): JWK {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(jwk)) {
-    if (privateJwkFields.includes(name)) continue;
-    if (
-      name === 'key_ops' ||
-      name === 'ext' ||
-      name === 'kid' ||
-      name === 'alg' ||
-      name === 'use'
-    ) {
-      continue;
-    }
-    out[name] = value;
+  for (const name of publicJwkMembers) {
+    if (jwk[name] !== undefined) out[name] = jwk[name];
   }
   return out as JWK;
 }
 
 function sameKey(a: JWK, b: JWK): boolean {
-  const fields = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
-  return fields.every((f) => a[f] === b[f]);
+  return publicJwkMembers.every((f) => a[f] === b[f]);
 }
 
 function checkKeySize(alg: TokenAlgorithm, key: CryptoKey, path: string): void {

@@ -97,6 +97,23 @@ export function isBcryptHash(hash: string): boolean {
   return bcryptPattern.test(hash);
 }
 
+/**
+ * bcrypt costs verified: 4 to 15. A higher one (2^cost rounds: cost 31 is
+ * about 40 hours here) in a corrupted or planted row must not make one login
+ * burn the CPU, as argon2 parameters are bounded for the same reason.
+ */
+export const bcryptCostRange = Object.freeze({ min: 4, max: 15 });
+
+function usableBcrypt(hash: string): boolean {
+  const match = bcryptPattern.exec(hash);
+  if (match === null) return false;
+  const cost = Number(match[1]);
+  return cost >= bcryptCostRange.min && cost <= bcryptCostRange.max;
+}
+
+/** bcrypt reads only the first 72 bytes of a password. */
+const bcryptPasswordBytes = 72;
+
 /** What a password hasher is built from: the primitives, found by the adapter. */
 export interface PasswordHasherParts {
   readonly argon2id: Argon2idFunction;
@@ -108,12 +125,16 @@ export interface PasswordHasherParts {
 }
 
 const encoder = new TextEncoder();
+// In `u` mode only a surrogate that is not half of a pair matches.
+const loneSurrogate = /\p{Cs}/u;
 
 /**
  * Builds a password hasher: argon2id for new hashes, argon2id or bcrypt for
  * verification, `needsRehash` for everything that is not argon2id with the
  * current parameters. Passwords are hashed as given (UTF-8, no
- * normalisation), up to {@link maxPasswordLength} characters.
+ * normalisation: NFC and NFD spellings of one password differ), up to
+ * {@link maxPasswordLength} characters, and must be well-formed (no lone
+ * surrogates).
  */
 export function passwordHasherFromParts(parts: PasswordHasherParts): PasswordHasher {
   const { argon2id, bcryptVerify, timingSafeEqual, parameters } = parts;
@@ -127,6 +148,9 @@ export function passwordHasherFromParts(parts: PasswordHasherParts): PasswordHas
     })();
     return dummy;
   };
+  // Made now, not on the first unknown user: that first check would take twice as long as a wrong
+  // password and tell that the user does not exist. (A failure shows on first use.)
+  dummyHash().catch(() => {});
 
   const checkArgon2 = async (password: string, parsed: ParsedArgon2): Promise<boolean> => {
     const tag = await argon2id(encoder.encode(password), parsed.salt, {
@@ -141,12 +165,14 @@ export function passwordHasherFromParts(parts: PasswordHasherParts): PasswordHas
       if (
         typeof password !== 'string' ||
         password.length === 0 ||
-        password.length > maxPasswordLength
+        password.length > maxPasswordLength ||
+        // A lone surrogate is encoded as U+FFFD: different texts would share one hash.
+        loneSurrogate.test(password)
       ) {
         throw new InvalidOptionError(
           'password',
           '(hidden)',
-          `a string of 1 to ${maxPasswordLength} characters`,
+          `a well-formed string of 1 to ${maxPasswordLength} characters`,
         );
       }
       const salt = crypto.getRandomValues(new Uint8Array(saltLength));
@@ -155,14 +181,17 @@ export function passwordHasherFromParts(parts: PasswordHasherParts): PasswordHas
     },
 
     async verify(password, hash) {
-      const usable = typeof password === 'string' && password.length <= maxPasswordLength;
+      const usable =
+        typeof password === 'string' &&
+        password.length <= maxPasswordLength &&
+        !loneSurrogate.test(password);
       if (typeof hash === 'string') {
         const parsed = parseArgon2(hash);
         if (parsed !== undefined) {
           const ok = await checkArgon2(usable ? password : '', parsed);
           return usable && password.length > 0 && ok;
         }
-        if (isBcryptHash(hash) && bcryptVerify !== undefined) {
+        if (usableBcrypt(hash) && bcryptVerify !== undefined) {
           const ok = await bcryptVerify(usable ? password : '', hash);
           return usable && password.length > 0 && ok;
         }
@@ -186,7 +215,11 @@ export function passwordHasherFromParts(parts: PasswordHasherParts): PasswordHas
 
     async authenticate(password, hash) {
       if (!(await hasher.verify(password, hash))) throw new InvalidCredentialsError();
-      return { needsRehash: hasher.needsRehash(hash as string) };
+      // bcrypt matched the first 72 bytes only: a longer password may differ after them, and
+      // rehashing it would store that variant and lock the real password out. Keep bcrypt then.
+      const truncated =
+        isBcryptHash(hash as string) && encoder.encode(password).length > bcryptPasswordBytes;
+      return { needsRehash: !truncated && hasher.needsRehash(hash as string) };
     },
   };
   return hasher;

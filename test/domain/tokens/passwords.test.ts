@@ -79,6 +79,42 @@ describe('password hashing', () => {
     expect(await noBcrypt.verify('legacy secret', bcrypt.hashSync('legacy secret', 4))).toBe(false);
   });
 
+  it('refuses bcrypt costs it will not spend (a planted $2b$31$ hash answers false at once)', async () => {
+    const hasher = await createPasswordHasher({ argon2: light });
+    const real = bcrypt.hashSync('legacy secret', 4);
+    for (const cost of ['03', '16', '31', '99']) {
+      const planted = real.replace(/^\$2b\$04\$/, `$2b$${cost}$`);
+      const started = performance.now();
+      expect(await hasher.verify('legacy secret', planted), cost).toBe(false);
+      expect(performance.now() - started, cost).toBeLessThan(5_000);
+      expect(await codeOf(hasher.authenticate('legacy secret', planted)), cost).toBe(
+        'invalid_credentials',
+      );
+    }
+  });
+
+  it('keeps bcrypt for a password longer than its 72 bytes: a rehash would store an unchecked variant', async () => {
+    const hasher = await createPasswordHasher({ argon2: light });
+    const long = `${'x'.repeat(72)}the real ending`;
+    const hash = bcrypt.hashSync(long, 4);
+    // bcrypt compares the first 72 bytes only: another ending matches too.
+    expect(await hasher.authenticate(`${'x'.repeat(72)}WRONG`, hash)).toEqual({
+      needsRehash: false,
+    });
+    expect(await hasher.authenticate('short one', bcrypt.hashSync('short one', 4))).toEqual({
+      needsRehash: true,
+    });
+  });
+
+  it('refuses passwords with lone surrogates: UTF-8 would make them one password', async () => {
+    const hasher = await createPasswordHasher({ argon2: light });
+    expect(await codeOf(hasher.hash('pw\uD800'))).toBe('invalid_option');
+    const hash = await hasher.hash('pw\uFFFD');
+    expect(await hasher.verify('pw\uFFFD', hash)).toBe(true);
+    expect(await hasher.verify('pw\uD800', hash)).toBe(false);
+    expect(await hasher.verify('pw\uDC00', hash)).toBe(false);
+  });
+
   it('authenticate throws invalid_credentials; an unknown user (no hash) costs a real check', async () => {
     const hasher = await createPasswordHasher({ argon2: { ...light, memoryKiB: 8192 } });
     const hash = await hasher.hash('right');

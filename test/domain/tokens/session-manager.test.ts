@@ -561,6 +561,16 @@ describe('SessionManager: keys', () => {
     expect((await manager.verify(pair.accessToken)).kid).toBe('pem-key');
   });
 
+  it('publishes only the public members of a key, whatever else its JWK carries', async () => {
+    const es = await testKey('ES256');
+    const extra = { ...(es.privateKey as Record<string, unknown>), secret: 'leak', note: 'x' };
+    const { manager } = await testManager({
+      keys: [{ kid: 'extra', alg: 'ES256', privateKey: extra as never }],
+    });
+    const [published] = manager.jwks().keys;
+    expect(Object.keys(published!).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+  });
+
   it('a verify-only ring (public key only) verifies but cannot issue', async () => {
     const key = await testKey('ES256');
     const { manager: issuer, clock, store } = await testManager({ keys: [key] });
