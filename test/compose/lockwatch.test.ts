@@ -185,18 +185,26 @@ describe('createLockWatch', () => {
     expect(reply.headers['www-authenticate']).toBeUndefined();
   });
 
-  it('limits logins per account and per IP, refunds successes, reports failures', async () => {
+  /** A LockWatch on memory stores with login limits of 3 per account (5 min) and 5 per IP (60 s). */
+  async function withLoginLimits(options: Partial<LockWatchOptions> = {}) {
     const clock = createManualClock();
     const stores = memoryStores({ clock });
     const lw = await createLockWatch({
       stores,
       clock,
       login: { perAccount: { limit: 3, window: '5m' }, perIp: { limit: 5, window: '60s' } },
-      anomaly: { authFailures: { perUser: { limit: 2, window: '15m' } } },
+      ...options,
     });
     onTestFinished(async () => {
       await lw.close();
       await stores.close();
+    });
+    return { clock, stores, lw };
+  }
+
+  it('limits logins per account and per IP, refunds successes, reports failures', async () => {
+    const { clock, stores, lw } = await withLoginLimits({
+      anomaly: { authFailures: { perUser: { limit: 2, window: '15m' } } },
     });
     // Successful logins give their charge back: any number of them pass.
     for (let i = 0; i < 10; i++) {
@@ -229,17 +237,7 @@ describe('createLockWatch', () => {
   });
 
   it('counts login attempts per IPv6 /64 and per account however the name is spelt', async () => {
-    const clock = createManualClock();
-    const stores = memoryStores({ clock });
-    const lw = await createLockWatch({
-      stores,
-      clock,
-      login: { perAccount: { limit: 3, window: '5m' }, perIp: { limit: 5, window: '60s' } },
-    });
-    onTestFinished(async () => {
-      await lw.close();
-      await stores.close();
-    });
+    const { lw } = await withLoginLimits();
     // One host holds a /64: its addresses share the per-IP budget.
     const fromV6 = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
