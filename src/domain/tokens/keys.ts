@@ -74,8 +74,16 @@ export interface JsonWebKeySet {
 
 /** Imported keys by `kid`, and the one that signs. */
 export interface KeyRing {
-  /** The signing key, undefined for a verify-only ring. */
+  /** The signing key chosen when the ring was made, undefined for a verify-only ring. */
   readonly signer?: RingKey | undefined;
+  /**
+   * The key to sign a token issued at `now` (epoch ms) that lives
+   * `lifetimeMs`: `signingKid`'s key while it is not retired; otherwise the
+   * first key that can sign and does not retire before the token expires,
+   * else the first one not retired yet (the token's `exp` is then capped at
+   * its `retireAt`). Undefined when no key can sign.
+   */
+  signerAt(now: number, lifetimeMs: number): RingKey | undefined;
   /** Looks a key up by `kid`; undefined for an unknown kid. */
   get(kid: string): RingKey | undefined;
   /** Every key, signer first. */
@@ -149,8 +157,21 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     throw new InvalidOptionError('signingKid', signer.kid, 'a key that is not retired');
   }
   const keys = signer ? [signer, ...imported.filter((k) => k !== signer)] : imported;
+  // Chosen per token, not once: a key retiring later must stop signing before its tokens would
+  // outlive it (verification refuses them from its retireAt on).
+  const chosen = options.signingKid !== undefined ? signer : undefined;
+  const signing = imported.filter((key) => key.signingKey !== undefined);
   return {
     signer,
+    signerAt(now, lifetimeMs) {
+      if (chosen !== undefined && (chosen.retireAt === undefined || chosen.retireAt > now)) {
+        return chosen;
+      }
+      return (
+        signing.find((key) => key.retireAt === undefined || key.retireAt >= now + lifetimeMs) ??
+        signing.find((key) => key.retireAt === undefined || key.retireAt > now)
+      );
+    },
     keys,
     get: (kid) => byKid.get(kid),
     jwks(now) {

@@ -204,11 +204,16 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
     data: SessionData,
     iat: number,
     jti: string,
-  ): Promise<string> => {
-    const signer = keyRing.signer;
+  ): Promise<{ readonly token: string; readonly exp: number }> => {
+    const signer = keyRing.signerAt(iat * 1000, settings.accessTtlMs);
     if (signer?.signingKey === undefined) {
       throw new InvalidOptionError('keys', 'verify-only', 'a key that can sign, to issue tokens');
     }
+    // A token never outlives its key: verification refuses it from the key's retireAt on.
+    const exp =
+      signer.retireAt === undefined
+        ? iat + accessTtlSec
+        : Math.min(iat + accessTtlSec, Math.floor(signer.retireAt / 1000));
     const payload: Record<string, unknown> = {
       ...data.x,
       iss: issuer,
@@ -217,30 +222,31 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
       client_id: data.c,
       iat,
       nbf: iat,
-      exp: iat + accessTtlSec,
+      exp,
       jti,
       sid: sessionId,
     };
     if (data.s !== undefined) payload.scope = data.s;
     if (data.r !== undefined) payload.roles = data.r;
-    return signCompact(
+    const token = await signCompact(
       { alg: signer.alg, typ: accessTokenType, kid: signer.kid },
       payload,
       signer.signingKey,
     );
+    return { token, exp };
   };
 
   const pairOf = (
-    accessToken: string,
+    access: { readonly token: string; readonly exp: number },
     refreshToken: string,
     iat: number,
     session: { id: string; userId: string; expiresAt: number },
   ): TokenPair => ({
     tokenType: 'Bearer',
-    accessToken,
+    accessToken: access.token,
     refreshToken,
-    expiresIn: accessTtlSec,
-    accessExpiresAt: (iat + accessTtlSec) * 1000,
+    expiresIn: access.exp - iat,
+    accessExpiresAt: access.exp * 1000,
     refreshExpiresAt: session.expiresAt,
     sessionId: session.id,
     userId: session.userId,
@@ -289,7 +295,7 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
       const [familyHash, refreshHash] = await Promise.all([sha256(family), sha256(refreshToken)]);
       const iat = Math.floor(now / 1000);
       // Sign first: a key problem must not leave a session behind.
-      const accessToken = await signAccess(userId, sessionId, data, iat, randomId(16));
+      const access = await signAccess(userId, sessionId, data, iat, randomId(16));
       const record: SessionRecord = {
         id: sessionId,
         userId,
@@ -304,7 +310,7 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
         data: JSON.stringify(data),
       };
       await storeCall('createSession', options, () => store.createSession(record, options));
-      return pairOf(accessToken, refreshToken, iat, record);
+      return pairOf(access, refreshToken, iat, record);
     },
 
     async verify(token, options) {
@@ -435,8 +441,8 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
       const issuedAt = outcome.kind === 'grace' ? (session.rotatedAt ?? now) : now;
       const iat = Math.floor(issuedAt / 1000);
       const jti = randomJti ?? (await successorJti(refreshKey!, refreshToken));
-      const accessToken = await signAccess(session.userId, session.id, data, iat, jti);
-      return pairOf(accessToken, nextToken, iat, session);
+      const access = await signAccess(session.userId, session.id, data, iat, jti);
+      return pairOf(access, nextToken, iat, session);
     },
 
     async revokeAccessToken(token, options) {

@@ -509,6 +509,40 @@ describe('SessionManager: purpose tokens', () => {
 });
 
 describe('SessionManager: keys', () => {
+  it('never signs a token that would outlive its key: a retiring key hands over, or caps exp', async () => {
+    const a = await testKey('ES256', 'retiring');
+    const b = await testKey('EdDSA', 'next');
+    const clock = createManualClock(1_700_000_000_000);
+    // A retires in a day, B has no end: A signs while its tokens (15 min) end before it retires.
+    const day = 86_400_000;
+    const { manager } = await testManager({
+      clock,
+      keys: [
+        { ...a, retireAt: clock.now() + day },
+        { ...b, retireAt: undefined },
+      ],
+    });
+    const early = await manager.issue('u');
+    expect((await manager.verify(early.accessToken)).kid).toBe(a.kid);
+    clock.advance(day - 10 * 60_000);
+    const late = await manager.issue('u');
+    expect((await manager.verify(late.accessToken)).kid).toBe(b.kid);
+    expect(late.expiresIn).toBe(15 * 60);
+    clock.advance(10 * 60_000 + 1);
+    // A retired: B's token still verifies to its end.
+    await manager.verify(late.accessToken);
+    // Only a retiring key to sign with: its tokens end when it retires, not after.
+    const { manager: alone, clock: c2 } = await testManager({
+      keys: [{ ...a, retireAt: 1_700_000_000_000 + 10 * 60_000 }],
+    });
+    const capped = await alone.issue('u');
+    expect(capped.expiresIn).toBe(10 * 60);
+    expect(capped.accessExpiresAt).toBe(1_700_000_000_000 + 10 * 60_000);
+    expect(payloadOf(capped.accessToken).exp).toBe((1_700_000_000_000 + 10 * 60_000) / 1000);
+    c2.advance(9 * 60_000);
+    await alone.verify(capped.accessToken);
+  });
+
   it('rotation: a new signing key, the old one verifying until retireAt; JWKS lists what verifies', async () => {
     const oldKey = await testKey('ES256', 'old');
     const newKey = await testKey('EdDSA', 'new');
