@@ -118,10 +118,7 @@ export function createLoginLimiter(parts: {
       const refund = () =>
         Promise.all(
           checks.map(([limiter, subject], i) =>
-            // A degraded admission (the store was down, `open` answered) charged nothing to give back.
-            decisions[i]!.allowed && !decisions[i]!.degraded
-              ? limiter.refund(subject).catch(onError)
-              : undefined,
+            decisions[i]!.allowed ? limiter.refund(subject).catch(onError) : undefined,
           ),
         ).then(() => {});
       if (deciding !== undefined && !deciding.allowed) {

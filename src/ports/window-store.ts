@@ -30,6 +30,13 @@ export interface WindowStore {
    */
   shardOf?(subject: string): string;
   /**
+   * False once `shard` serves no subject any more (a Cluster master replaced
+   * by its replica after a failover): a failure policy then forgets its
+   * breaker, which nothing would ask again. Stores without it keep every
+   * breaker.
+   */
+  shardExists?(shard: string): boolean;
+  /**
    * `check` without a promise, for stores that decide with no I/O (the
    * memory store): the HTTP pipeline then admits a request in the same tick,
    * with no microtask per step. Same decisions and errors as `check`, thrown

@@ -236,6 +236,25 @@ describe('createLockWatch', () => {
     expect((await lw.login.attempt({ ip: '198.51.100.7', account: 'u9' })).allowed).toBe(true);
   });
 
+  it("gives successful logins their charge back under 'fallback' while the store is down", async () => {
+    const clock = createManualClock();
+    const window = createSwitchableStore(clock, 'fail');
+    const lw = await createLockWatch({
+      stores: { window },
+      clock,
+      audit: false,
+      anomaly: false,
+      login: { perAccount: { limit: 3, window: '5m' } },
+      failure: { rateLimit: { policy: 'fallback' } },
+    });
+    onTestFinished(() => lw.close());
+    for (let i = 0; i < 5; i++) {
+      const attempt = await lw.login.attempt({ ip: '203.0.113.1', account: 'alice' });
+      expect(attempt.allowed, `login ${i + 1}`).toBe(true);
+      await attempt.succeeded();
+    }
+  });
+
   it('counts login attempts per IPv6 /64 and per account however the name is spelt', async () => {
     const { lw } = await withLoginLimits();
     // One host holds a /64: its addresses share the per-IP budget.

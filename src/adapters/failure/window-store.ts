@@ -109,36 +109,33 @@ export function withFailurePolicy(
     makeFallback?.() ?? (options.fallback as WindowStore | undefined);
   const events = createListenerSet<FailureEvent>();
   if (options.onEvent !== undefined) events.add(options.onEvent);
-  const breakers = new Map<string, { readonly breaker: CircuitBreaker; usedAt: number }>();
+  const breakers = new Map<string, CircuitBreaker>();
   let unhealthy = 0;
-  // A shard no subject maps to any more (a Redis Cluster master replaced by its replica) is never
-  // asked again, so its breaker would stay open for good: the store would never count as
-  // recovered (no fresh fallback, `state` not closed). Unused this long, it is forgotten.
-  const staleMs = 2 * policy.breaker.cooldownMs + policy.timeoutMs;
-  const forget = (shard: string) => {
-    const entry = breakers.get(shard);
-    if (entry === undefined) return;
-    breakers.delete(shard);
-    if (entry.breaker.state !== 'closed' && --unhealthy === 0) renewFallback();
-  };
-  const forgetStale = (now: number) => {
-    for (const [shard, entry] of breakers) {
-      if (entry.breaker.state !== 'closed' && now - entry.usedAt > staleMs) forget(shard);
+  // A shard that serves no subject any more (a Redis Cluster master replaced by its replica) is
+  // never asked again, so its breaker would stay open for good: the store would never count as
+  // recovered (no fresh fallback, `state` not closed). The store says when a shard is gone; a
+  // shard it still serves is kept however long it is idle, so pausing never resets a fallback.
+  const forgetGone = () => {
+    const exists = primary.shardExists;
+    if (exists === undefined) return;
+    for (const [shard, breaker] of breakers) {
+      if (breaker.state === 'closed' || exists.call(primary, shard)) continue;
+      breakers.delete(shard);
+      if (--unhealthy === 0) renewFallback();
     }
   };
   const breakerFor = (subject: string): CircuitBreaker => {
     const shard = primary.shardOf === undefined ? '' : primary.shardOf(subject);
-    const now = clock.now();
     // Only while some breaker is not closed: the healthy path pays nothing for it.
-    if (unhealthy > 0) forgetStale(now);
-    let entry = breakers.get(shard);
-    if (entry === undefined) {
-      const breaker = createCircuitBreaker({
+    if (unhealthy > 0) forgetGone();
+    let breaker = breakers.get(shard);
+    if (breaker === undefined) {
+      const made = createCircuitBreaker({
         clock,
         ...policy.breaker,
         onStateChange: ({ from, to, at }) => {
           // A forgotten breaker no longer counts, whatever it does later.
-          if (breakers.get(shard)?.breaker !== breaker) return;
+          if (breakers.get(shard) !== made) return;
           events.emit({ type: 'state', from, to, at, shard });
           if (from === 'closed') unhealthy++;
           if (to === 'closed' && --unhealthy === 0) renewFallback();
@@ -146,11 +143,14 @@ export function withFailurePolicy(
       });
       // Shards are nodes: a handful. The bound only guards against a primary
       // whose shardOf returns something unbounded.
-      if (breakers.size >= maxShards) for (const known of [...breakers.keys()]) forget(known);
-      entry = { breaker, usedAt: now };
-      breakers.set(shard, entry);
-    } else entry.usedAt = now;
-    return entry.breaker;
+      if (breakers.size >= maxShards) {
+        breakers.clear();
+        unhealthy = 0;
+      }
+      breakers.set(shard, made);
+      breaker = made;
+    }
+    return breaker;
   };
   /** After a full recovery, a fresh fallback store so old counts do not return in the next outage. */
   const renewFallback = () => {
@@ -244,8 +244,8 @@ export function withFailurePolicy(
   const policyStore: FailurePolicyStore = {
     get state() {
       let worst: BreakerState = 'closed';
-      if (unhealthy > 0) forgetStale(clock.now());
-      for (const { breaker } of breakers.values()) {
+      if (unhealthy > 0) forgetGone();
+      for (const breaker of breakers.values()) {
         const state = breaker.state;
         if (state === 'open') return state;
         if (state === 'half-open') worst = state;

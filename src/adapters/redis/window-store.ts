@@ -245,6 +245,12 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
           // one unknown shard: one breaker, not one per slot (16,384 timeouts).
           shardOf: (subject: string) =>
             cluster.slots[slotOfTag(subjectTag(subject))]?.[0] ?? 'unknown',
+          // A master that owns no slot now (failed over) serves no subject. Asked only about the
+          // breakers of shards that are not healthy: a scan of the slot map is fine then.
+          shardExists: (shard: string) =>
+            shard === 'unknown'
+              ? cluster.slots.some((owners) => owners === undefined || owners.length === 0)
+              : cluster.slots.some((owners) => owners?.[0] === shard),
         }),
     check: (subject, policies, cost, options) => evaluate(subject, policies, cost, true, options),
     peek: (subject, policies, cost, options) => evaluate(subject, policies, cost, false, options),

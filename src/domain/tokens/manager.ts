@@ -214,6 +214,14 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
       signer.retireAt === undefined
         ? iat + accessTtlSec
         : Math.min(iat + accessTtlSec, Math.floor(signer.retireAt / 1000));
+    if (exp <= iat) {
+      // Its only signing key retires within the second: the token would be dead on issue.
+      throw new InvalidOptionError(
+        'keys',
+        signer.kid,
+        'a signing key that is not about to retire (add the next key to the ring)',
+      );
+    }
     const payload: Record<string, unknown> = {
       ...data.x,
       iss: issuer,

@@ -595,8 +595,13 @@ describe('withFailurePolicy: shards and recovery', () => {
     const clock = createManualClock();
     const inner = createSwitchableStore(clock);
     let node = 'node-a';
-    // After a failover the subject's slot belongs to the promoted replica: a new shard.
-    const primary: WindowStore = { ...inner, shardOf: () => node };
+    // After a failover the subject's slot belongs to the promoted replica: a new shard, and the
+    // old master serves no slot.
+    const primary: WindowStore = {
+      ...inner,
+      shardOf: () => node,
+      shardExists: (shard) => shard === node,
+    };
     const store = withFailurePolicy(primary, {
       policy: 'fallback',
       clock,
@@ -612,13 +617,31 @@ describe('withFailurePolicy: shards and recovery', () => {
     node = 'node-b';
     inner.mode = 'ok';
     expect(await store.check('s', policies, 1)).toMatchObject({ allowed: true, degraded: false });
-    // node-a's breaker is never asked again; past two cooldowns and a timeout it is forgotten.
-    clock.advance(2 * 1000 + 50 + 1);
+    // node-a's breaker would never be asked again: the store says node-a is gone, so it is forgotten.
     expect(store.state).toBe('closed');
     clock.advance(600_000);
     inner.mode = 'fail';
     // The next outage starts with an empty fallback, not the first outage's two charges.
     expect(await store.check('s', policies, 1)).toMatchObject({ allowed: true, degraded: true });
+  });
+
+  it('keeps the fallback counts of a shard that is still down, however long a client pauses', async () => {
+    const clock = createManualClock();
+    const inner = createSwitchableStore(clock, 'fail');
+    const store = withFailurePolicy(inner, {
+      policy: 'fallback',
+      clock,
+      timeoutMs: 50,
+      breaker: { failureThreshold: 1, cooldownMs: 1000 },
+      fallback: () => createMemoryWindowStore({ clock }),
+    });
+    const quarterHour = [definePolicy({ name: 'q', limit: 10, window: '15m' })];
+    let admitted = 0;
+    for (let burst = 0; burst < 4; burst++) {
+      for (let i = 0; i < 10; i++) if ((await store.check('s', quarterHour, 1)).allowed) admitted++;
+      clock.advance(10_000);
+    }
+    expect(admitted).toBe(10);
   });
 
   it('starts a fresh fallback store after every recovery when given a factory', async () => {

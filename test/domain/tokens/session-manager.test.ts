@@ -541,6 +541,13 @@ describe('SessionManager: keys', () => {
     expect(payloadOf(capped.accessToken).exp).toBe((1_700_000_000_000 + 10 * 60_000) / 1000);
     c2.advance(9 * 60_000);
     await alone.verify(capped.accessToken);
+    // Within the second of its retirement no token could live: issuing fails, no session is left.
+    const { manager: ending, clock: c3 } = await testManager({
+      keys: [{ ...a, retireAt: 1_700_000_000_000 + 1_500 }],
+    });
+    c3.advance(1_200);
+    expect(await codeOf(ending.issue('v'))).toBe('invalid_option');
+    expect(await ending.listSessions('v')).toEqual([]);
   });
 
   it('rotation: a new signing key, the old one verifying until retireAt; JWKS lists what verifies', async () => {
