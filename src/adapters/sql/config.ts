@@ -98,6 +98,16 @@ export function parseDatabaseUrl(
         );
       }
     }
+    const sslmode = parsed.searchParams.get('sslmode');
+    if (sslmode === 'prefer' || sslmode === 'allow') {
+      // libpq tries TLS and falls back to plain text; node-postgres cannot fall back, and would
+      // make it `require` (failing on a server without TLS): say which one is meant instead.
+      throw new InvalidOptionError(
+        option,
+        redact(url),
+        `sslmode=require or verify-full (TLS), or sslmode=disable, not sslmode=${sslmode}: node-postgres cannot try TLS and fall back to plain text`,
+      );
+    }
     parsed.protocol = 'postgresql:';
     return { engine: 'postgresql', url: parsed.href };
   }

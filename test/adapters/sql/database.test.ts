@@ -96,6 +96,13 @@ describe('database URLs', () => {
       expect((error as Error).message).toContain(`no '${setting.split('=')[0]}' setting`);
       expect((error as Error).message).not.toContain('s3cret');
     }
+    // libpq's try-TLS-then-plain modes have no node-postgres equivalent: refused, saying what to pick.
+    for (const mode of ['prefer', 'allow']) {
+      expect(() => parseDatabaseUrl(`postgres://app@db/app?sslmode=${mode}`), mode).toThrow(
+        /sslmode=require or verify-full \(TLS\), or sslmode=disable/,
+      );
+    }
+    expect(parseDatabaseUrl('postgres://app@db/app?sslmode=disable').engine).toBe('postgresql');
     const url =
       'postgres://app@localhost/app?host=/run/postgresql&sslmode=verify-full&application_name=api&options=-c%20search_path%3Daudit';
     expect(parseDatabaseUrl(url)).toEqual({
