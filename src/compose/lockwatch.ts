@@ -35,7 +35,6 @@ import { InvalidOptionError } from '../domain/config/errors.ts';
 import { knownKeysOption } from '../domain/config/validate.ts';
 import type { FailureEvent } from '../domain/failure/events.ts';
 import { defineFailurePolicy, type FailureOptions } from '../domain/failure/policy.ts';
-import { parseProxyCidr } from '../domain/net/ip.ts';
 import { apiKey, clientIp, type KeyFunction, type TrustProxy } from '../domain/ratelimit/keys.ts';
 import type { RateLimiter } from '../domain/ratelimit/limiter.ts';
 import { definePolicies, definePolicy, type PolicyOptions } from '../domain/ratelimit/policy.ts';
@@ -323,11 +322,7 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
   // Checked here, under their full paths, before anything is made: the pipeline would name them
   // as it knows them (`trustProxy`, `hooks.onFinish[1]` after LockWatch's own hooks).
   const trustProxy = http.trustProxy ?? false;
-  if (Array.isArray(trustProxy)) {
-    trustProxy.forEach((entry: unknown, index) => {
-      if (typeof entry === 'string') parseProxyCidr(entry, `http.trustProxy[${index}]`);
-    });
-  }
+  // clientIp validates trustProxy (ranges holding every address included); `under` names it http.*.
   const ipSubject = under(httpOptionPath, () => clientIp({ trustProxy, header: http.ipHeader }));
   const userHooks = objectOption('http.hooks', http.hooks) ?? {};
   hookOption('http.hooks.beforeLimit', userHooks.beforeLimit);
