@@ -234,6 +234,7 @@ export {
   type GuardFailure,
   type GuardResult,
   type HeaderOptions,
+  type HeaderPlacement,
   type HttpHooks,
   type HttpOptions,
   type HttpPipeline,

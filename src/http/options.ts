@@ -18,6 +18,7 @@ import type {
   DecisionHook,
   FinishHook,
   Guard,
+  HeaderPlacement,
   HttpOptions,
   HttpRequest,
   LockWatchContext,
@@ -43,11 +44,12 @@ export interface CompiledRoute<N> {
   readonly guard: Guard<N> | undefined;
 }
 
-/** Which header formats are on. */
+/** Which header formats are sent on refusals and on admitted responses. */
 export interface HeaderFormat {
   readonly legacy: boolean;
   readonly draft: boolean;
-  readonly allowed: boolean;
+  readonly admittedLegacy: boolean;
+  readonly admittedDraft: boolean;
 }
 
 /** Validated pipeline options. */
@@ -171,6 +173,13 @@ const ruleKeys = ['path', 'methods', ...routeKeys] as const;
 const skipKeys = ['paths', 'methods'] as const;
 const headerKeys = ['legacy', 'draft', 'allowed'] as const;
 const hookKeys = ['beforeLimit', 'onDecision', 'guard', 'onFinish', 'onError'] as const;
+
+/** A {@link HeaderPlacement}: true, false or 'refusals'. */
+function placementOption(name: string, value: unknown, fallback: HeaderPlacement): HeaderPlacement {
+  if (value === undefined) return fallback;
+  if (value === true || value === false || value === 'refusals') return value;
+  throw new InvalidOptionError(name, value, "true, false or 'refusals'");
+}
 
 /** Validates `options`; see {@link HttpOptions} for their meaning. */
 export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
@@ -396,19 +405,29 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
     };
   }
 
-  let headers: HeaderFormat = { legacy: true, draft: true, allowed: true };
-  if (options.headers === false) headers = { legacy: false, draft: false, allowed: false };
-  else if (options.headers !== undefined) {
+  let headers: HeaderFormat = {
+    legacy: true,
+    draft: true,
+    admittedLegacy: true,
+    admittedDraft: false,
+  };
+  if (options.headers === false) {
+    headers = { legacy: false, draft: false, admittedLegacy: false, admittedDraft: false };
+  } else if (options.headers !== undefined) {
     const given = objectOption(
       'headers',
       options.headers,
       'false, or { legacy?, draft?, allowed? }',
     );
     onlyKnownKeys('headers', given, headerKeys);
+    const legacy = placementOption('headers.legacy', given.legacy, true);
+    const draft = placementOption('headers.draft', given.draft, 'refusals');
+    const allowed = booleanOption('headers.allowed', given.allowed, true);
     headers = {
-      legacy: booleanOption('headers.legacy', given.legacy, true),
-      draft: booleanOption('headers.draft', given.draft, true),
-      allowed: booleanOption('headers.allowed', given.allowed, true),
+      legacy: legacy !== false,
+      draft: draft !== false,
+      admittedLegacy: allowed && legacy === true,
+      admittedDraft: allowed && draft === true,
     };
   }
 

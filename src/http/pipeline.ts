@@ -472,15 +472,17 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     );
   };
 
-  /** Rate-limit headers of the checks, in the enabled formats. */
+  /** Rate-limit headers of the checks, in the formats asked for. */
   const rateLimitHeaders = (
     limits: readonly CompiledLimit<N>[],
     checks: readonly LimitCheck[],
     deciding: LimitCheck,
     target: Record<string, string>,
     now: number,
+    draft: boolean,
+    legacy: boolean,
   ): Record<string, string> => {
-    if (format.draft) {
+    if (draft) {
       let policy = '';
       let rate = '';
       for (const done of checks) {
@@ -497,7 +499,7 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
       if (policy !== '') target['ratelimit-policy'] = policy;
       if (rate !== '') target.ratelimit = rate;
     }
-    if (format.legacy && deciding.decision.results.length > 0) {
+    if (legacy && deciding.decision.results.length > 0) {
       setLegacyHeaders(target, deciding.decision, now);
     }
     return target;
@@ -521,7 +523,15 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
         { 'retry-after': String(retryAfter) },
       );
     }
-    const headers = rateLimitHeaders(limits, context.checks, deciding, {}, context.startedAt);
+    const headers = rateLimitHeaders(
+      limits,
+      context.checks,
+      deciding,
+      {},
+      context.startedAt,
+      format.draft,
+      format.legacy,
+    );
     if (decision.reason === 'cost_exceeds_limit') {
       // Waiting never helps, so no Retry-After and not 429 (clients retry a 429).
       return refusal(
@@ -668,8 +678,16 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     reply: HttpReply | undefined,
   ): Step<Admission> => {
     const headers =
-      deciding !== undefined && format.allowed && (format.draft || format.legacy)
-        ? rateLimitHeaders(route.limits, context.checks, deciding, {}, context.startedAt)
+      deciding !== undefined && (format.admittedDraft || format.admittedLegacy)
+        ? rateLimitHeaders(
+            route.limits,
+            context.checks,
+            deciding,
+            {},
+            context.startedAt,
+            format.admittedDraft,
+            format.admittedLegacy,
+          )
         : noHeaders;
     if (reply !== undefined) {
       return { context, headers: noHeaders, reply: withHeaders(reply, headers) };

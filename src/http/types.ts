@@ -203,13 +203,28 @@ export interface SkipList {
   readonly methods?: readonly string[] | undefined;
 }
 
-/** Which rate-limit header formats to send. */
+/**
+ * Where a rate-limit header format is sent: `true` on every rate-limited
+ * response (admitted and refused), `'refusals'` only on refusals, `false`
+ * never.
+ */
+export type HeaderPlacement = boolean | 'refusals';
+
+/** Which rate-limit header formats to send, and where. */
 export interface HeaderOptions {
-  /** The seed's `X-RateLimit-Limit`, `-Remaining`, `-Reset` (epoch seconds); on by default. */
-  readonly legacy?: boolean | undefined;
-  /** IETF draft-ietf-httpapi-ratelimit-headers-10 `RateLimit-Policy` and `RateLimit`; on by default. */
-  readonly draft?: boolean | undefined;
-  /** Also on admitted responses, not only refusals; on by default. */
+  /**
+   * The seed's `X-RateLimit-Limit`, `-Remaining`, `-Reset` (epoch seconds);
+   * `true` by default: on every response, as express-rate-limit and
+   * @fastify/rate-limit send them.
+   */
+  readonly legacy?: HeaderPlacement | undefined;
+  /**
+   * IETF draft-ietf-httpapi-ratelimit-headers-10 `RateLimit-Policy` and
+   * `RateLimit`; `'refusals'` by default, `true` to send them on admitted
+   * responses too.
+   */
+  readonly draft?: HeaderPlacement | undefined;
+  /** `false` sends neither format on admitted responses, whatever the two say; `true` by default. */
   readonly allowed?: boolean | undefined;
 }
 

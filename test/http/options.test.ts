@@ -64,6 +64,8 @@ describe('HTTP options', () => {
     ['skip.path', { limiter, skip: { path: ['/a'] } }],
     ['headers', { limiter, headers: true }],
     ['headers.legacy', { limiter, headers: { legacy: 'yes' } }],
+    ['headers.draft', { limiter, headers: { draft: 'always' } }],
+    ['headers.allowed', { limiter, headers: { allowed: 'refusals' } }],
     ['headers.ietf', { limiter, headers: { ietf: true } }],
     ['errorFormat', { limiter, errorFormat: 'xml' }],
     ['problemTypeBase', { limiter, problemTypeBase: 'not a uri' }],
@@ -105,7 +107,7 @@ describe('HTTP options', () => {
             limits: [{ limiter }],
           },
         ],
-        headers: { legacy: false, draft: true, allowed: false },
+        headers: { legacy: 'refusals', draft: true, allowed: false },
         errorFormat: 'problem+json',
         problemTypeBase: 'https://api.example.com/problems/',
         hooks: {

@@ -7,7 +7,7 @@ import { type AdapterFactory, serve } from './harness.ts';
 
 export function limitsContract(factory: AdapterFactory): void {
   describe('rate limiting', () => {
-    it('admits under the limit with both header formats, and the handler sees the decision', async () => {
+    it('admits under the limit with the X-RateLimit-* fields, and the handler sees the decision', async () => {
       const { limiter, clock } = limited();
       const client = await serve(factory, { limiter, clock });
       const reply = await client.send('/hello?x=1');
@@ -21,12 +21,19 @@ export function limitsContract(factory: AdapterFactory): void {
         degraded: false,
         checks: [{ limit: 'default', subject: 'ip:127.0.0.1', cost: null, allowed: true }],
       });
-      expect(reply.headers['ratelimit-policy']).toBe('"api";q=3;w=60');
-      expect(reply.headers.ratelimit).toBe('"api";r=2;t=20');
       expect(reply.headers['x-ratelimit-limit']).toBe('3');
       expect(reply.headers['x-ratelimit-remaining']).toBe('2');
       expect(reply.headers['x-ratelimit-reset']).toBe(String(clock.now() / 1000 + 20));
       expect(reply.headers['retry-after']).toBeUndefined();
+      // The draft fields go on refusals by default; `draft: true` adds them to admitted responses.
+      expect(reply.headers['ratelimit-policy']).toBeUndefined();
+      expect(reply.headers.ratelimit).toBeUndefined();
+      const drafted = await serve(factory, { limiter, clock, headers: { draft: true } });
+      const admitted = await drafted.send('/hello');
+      expect(admitted.status).toBe(200);
+      expect(admitted.headers['ratelimit-policy']).toBe('"api";q=3;w=60');
+      expect(admitted.headers.ratelimit).toBe('"api";r=1;t=40');
+      expect(admitted.headers['x-ratelimit-remaining']).toBe('1');
     });
 
     it("refuses over the limit with 429, Retry-After and the seed's JSON body", async () => {
@@ -60,6 +67,7 @@ export function limitsContract(factory: AdapterFactory): void {
       const client = await serve(factory, {
         limiter,
         clock,
+        headers: { draft: true },
         hooks: { onDecision: (_request, context) => void decisions.push(context.decision!) },
       });
       // Spaced so that each policy gets to refuse (fixed windows start on the minute; the clock is 20 s in).
@@ -96,43 +104,38 @@ export function limitsContract(factory: AdapterFactory): void {
 
     it('advertises a gcra burst as q=burst over the seconds that refill it', async () => {
       const { limiter, clock } = limited([{ name: 'gcra', limit: 10, window: '10s', burst: 5 }]);
-      const client = await serve(factory, { limiter, clock });
+      const client = await serve(factory, { limiter, clock, headers: { draft: true } });
       const reply = await client.send('/');
       expect(reply.headers['ratelimit-policy']).toBe('"gcra";q=5;w=5');
       expect(reply.headers['x-ratelimit-limit']).toBe('5');
     });
 
-    it('switches each header format on and off', async () => {
+    it('switches each header format on and off, on admitted responses and on refusals', async () => {
+      const legacy = rateLimitHeaderNames.slice(0, 3);
+      const draft = rateLimitHeaderNames.slice(3);
+      const all = [...rateLimitHeaderNames];
       const cases = [
-        { headers: { legacy: false }, expect: ['ratelimit-policy', 'ratelimit'] },
-        {
-          headers: { draft: false },
-          expect: ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
-        },
-        { headers: false as const, expect: [] },
+        { headers: undefined, admitted: legacy, refused: all },
+        { headers: { legacy: false }, admitted: [], refused: draft },
+        { headers: { draft: false }, admitted: legacy, refused: legacy },
+        { headers: { draft: true }, admitted: all, refused: all },
+        { headers: { legacy: 'refusals' as const, draft: true }, admitted: draft, refused: all },
+        { headers: { draft: true, allowed: false }, admitted: [], refused: all },
+        { headers: false as const, admitted: [], refused: [] },
       ];
       for (const entry of cases) {
         const { limiter, clock } = limited([{ name: 'one', limit: 1, window: '10s' }]);
         const client = await serve(factory, { limiter, clock, headers: entry.headers });
         const admitted = await client.send('/');
         const refused = await client.send('/');
+        expect(admitted.status).toBe(200);
         expect(refused.status).toBe(429);
         expect(refused.headers['retry-after']).toBe('10');
-        for (const reply of [admitted, refused]) {
-          const present = rateLimitHeaderNames.filter((name) => reply.headers[name] !== undefined);
-          expect(present).toEqual(entry.expect);
-        }
+        const present = (reply: typeof admitted) =>
+          rateLimitHeaderNames.filter((name) => reply.headers[name] !== undefined);
+        expect(present(admitted), JSON.stringify(entry.headers)).toEqual(entry.admitted);
+        expect(present(refused), JSON.stringify(entry.headers)).toEqual(entry.refused);
       }
-      const { limiter, clock } = limited([{ name: 'one', limit: 1, window: '10s' }]);
-      const client = await serve(factory, { limiter, clock, headers: { allowed: false } });
-      const admitted = await client.send('/');
-      expect(rateLimitHeaderNames.filter((name) => admitted.headers[name] !== undefined)).toEqual(
-        [],
-      );
-      const refused = await client.send('/');
-      expect(rateLimitHeaderNames.filter((name) => refused.headers[name] !== undefined)).toEqual([
-        ...rateLimitHeaderNames,
-      ]);
     });
 
     it('answers RFC 9457 problem details when asked', async () => {
@@ -213,6 +216,7 @@ export function limitsContract(factory: AdapterFactory): void {
       );
       const client = await serve(factory, {
         clock: perIp.clock,
+        headers: { draft: true },
         limits: [
           { name: 'by-ip', limiter: perIp.limiter, key: clientIp() },
           { name: 'by-key', limiter: perKey.limiter, key: apiKey() },
@@ -257,9 +261,11 @@ export function limitsContract(factory: AdapterFactory): void {
         ],
       });
       expect(
-        (await client.send('/auth/login', { method: 'POST' })).headers['ratelimit-policy'],
-      ).toBe('"login";q=1;w=60');
-      expect((await client.send('/auth/login', { method: 'POST' })).status).toBe(429);
+        (await client.send('/auth/login', { method: 'POST' })).headers['x-ratelimit-limit'],
+      ).toBe('1');
+      const refused = await client.send('/auth/login', { method: 'POST' });
+      expect(refused.status).toBe(429);
+      expect(refused.headers['ratelimit-policy']).toBe('"login";q=1;w=60');
       expect((await client.send('/anything')).headers['x-ratelimit-remaining']).toBe('99');
     });
   });
