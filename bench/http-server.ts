@@ -140,6 +140,17 @@ if (framework === 'fastify') {
       done();
     });
   }
+  // BARE_HOOK=empty|finish (bare variant): an onRequest hook doing nothing, or only reporting the
+  // response's end as LockWatch's adapter does: what the adapter costs before the pipeline works.
+  if (variant === 'bare' && process.env.BARE_HOOK !== undefined) {
+    const { finishWith } = await import('../src/http/response-end.ts');
+    const ended = { finish: () => {} } as never;
+    const report = process.env.BARE_HOOK === 'finish';
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (report) finishWith(ended, request.raw.socket && (_reply.raw as never), {} as never);
+      done();
+    });
+  }
   app.get('/hello', async () => ({ hello: 'world' }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   app.server.on('request', count);

@@ -30,6 +30,7 @@ import {
   type AuditLoggerOptions,
   createAuditLoggerCore,
 } from '../domain/audit/logger.ts';
+import { generatedId, type MarkedAuditEntry } from '../domain/audit/record.ts';
 import { type Duration, durationOption } from '../domain/config/duration.ts';
 import { InvalidOptionError } from '../domain/config/errors.ts';
 import { knownKeysOption } from '../domain/config/validate.ts';
@@ -645,9 +646,11 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
       onFinish.push((event: FinishEvent) => {
         const { context } = event;
         const requestId = context.requestId;
-        logger.log({
+        const made = madeRequestId(context);
+        const entry: MarkedAuditEntry = {
           // One UUID per request: the id LockWatch made for it is unique, so the record reuses it.
-          id: madeRequestId(context),
+          id: made,
+          [generatedId]: made === undefined ? undefined : true,
           timestamp: context.startedAt,
           requestId,
           userId: context.principal?.userId,
@@ -658,7 +661,8 @@ export async function createLockWatch(options: LockWatchOptions = {}): Promise<L
           rateLimitHit: context.rateLimited,
           anomalyDetected: context.anomalies.length > 0,
           latencyMs: event.latencyMs,
-        });
+        };
+        logger.log(entry);
       });
     }
     const list = <H>(value: H | readonly H[] | undefined): readonly H[] =>

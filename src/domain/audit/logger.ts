@@ -12,7 +12,7 @@ import {
   type AuditStats,
   auditDropReasons,
 } from './events.ts';
-import { type AuditEntry, toAuditRecord } from './record.ts';
+import { type AuditEntry, generatedId, type MarkedAuditEntry, toAuditRecord } from './record.ts';
 import { createUuidV7Generator, isUuidV7, type RandomFill } from './uuid.ts';
 
 /** Options of an audit logger; durations are integer ms or strings such as `'1s'`. */
@@ -340,7 +340,13 @@ export function createAuditLoggerCore(options: AuditLoggerOptions): AuditLogger 
             ? Math.trunc(time)
             : clock.now();
         const given = entry.id;
-        record = toAuditRecord(entry, isUuidV7(given) ? given : nextId(now), now);
+        const id =
+          (entry as MarkedAuditEntry)[generatedId] === true && typeof given === 'string'
+            ? given
+            : isUuidV7(given)
+              ? given
+              : nextId(now);
+        record = toAuditRecord(entry, id, now);
       } catch {
         // An entry whose getters throw: counted, never thrown at the request.
         drop('rejected', 1);

@@ -31,6 +31,18 @@ export interface AuditEntry {
   readonly latencyMs: number;
 }
 
+/**
+ * Marks an entry whose `id` a LockWatch UUIDv7 generator made (the HTTP
+ * pipeline's request ids): the logger takes it without checking its form
+ * again. Internal: not exported from the package.
+ */
+export const generatedId: unique symbol = Symbol('lockwatch.audit.generated-id');
+
+/** An {@link AuditEntry} that may carry the {@link generatedId} mark. */
+export interface MarkedAuditEntry extends AuditEntry {
+  readonly [generatedId]?: true | undefined;
+}
+
 /** Longest text kept per field, in UTF-16 units; longer values are cut, never rejected. */
 export const auditFieldLimits = Object.freeze({
   requestId: 200,
@@ -55,6 +67,14 @@ function optionalText(value: unknown, max: number): string | undefined {
   return value === undefined || value === null || value === '' ? undefined : text(value, max);
 }
 
+/** Methods already in their stored form: no new string per request for them. */
+const commonMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+function upperMethod(value: unknown): string {
+  if (typeof value === 'string' && commonMethods.has(value)) return value;
+  return text(value, auditFieldLimits.method).toUpperCase();
+}
+
 /**
  * Turns an entry into a record the sinks can store as is: texts capped,
  * status an integer from 0 to 999, latency a finite non-negative number,
@@ -72,11 +92,13 @@ export function toAuditRecord(entry: AuditEntry, id: string, now: number): Audit
       typeof timestamp === 'number' && timestamp >= 0 && Number.isSafeInteger(Math.trunc(timestamp))
         ? Math.trunc(timestamp)
         : now,
-    requestId: optionalText(entry.requestId, auditFieldLimits.requestId),
+    // The pipeline's own request id is the record id: already a UUIDv7, nothing to cap.
+    requestId:
+      entry.requestId === id ? id : optionalText(entry.requestId, auditFieldLimits.requestId),
     userId: optionalText(entry.userId, auditFieldLimits.userId),
     ip: text(entry.ip, auditFieldLimits.ip),
     endpoint: text(entry.endpoint, auditFieldLimits.endpoint),
-    method: text(entry.method, auditFieldLimits.method).toUpperCase(),
+    method: upperMethod(entry.method),
     statusCode:
       typeof status === 'number' && Number.isInteger(status) && status >= 0 && status <= 999
         ? status
