@@ -15,6 +15,7 @@ import { SqlDriverMissingError, SqlSchemaError } from './errors.ts';
 import { type MigrationEntry, migrationsOf } from './migrations/index.ts';
 import type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
 import { retryWithin } from './retry.ts';
+import { checkTableShapes } from './schema-check.ts';
 import { createSqliteWrites, registerSqliteWrites, waitsAsynchronously } from './sqlite-busy.ts';
 
 /** What to do about LockWatch's migrations when a database is opened. */
@@ -23,7 +24,7 @@ export type MigrateOnOpen =
   | 'auto'
   /** Fail with a SqlSchemaError naming the fix when any is pending (the default on PostgreSQL). */
   | 'check'
-  /** Do nothing. */
+  /** Neither run nor check migrations; a table of LockWatch's name with another shape still fails. */
   | 'off';
 
 /** Options of {@link openSqlDatabase}. */
@@ -93,13 +94,23 @@ export interface SqlDatabase {
   readonly queryTimeoutMs: number;
   /** SQLite: the `busyTimeoutMs` LockWatch's writes wait for another process's lock. */
   readonly busyTimeoutMs: number;
-  /** Applies pending migrations; returns their names. */
+  /**
+   * Applies pending migrations; returns their names. First checks the
+   * LockWatch tables that exist (a SqlSchemaError for one of another shape).
+   */
   migrateUp(): Promise<string[]>;
-  /** Reverts the last applied migration (all of them with `{ all: true }`); returns their names. */
+  /**
+   * Reverts the last applied migration (all of them with `{ all: true }`);
+   * returns their names. First checks the tables as `migrateUp` does: a
+   * table of LockWatch's name that is not LockWatch's is never dropped.
+   */
   migrateDown(options?: { all?: boolean }): Promise<string[]>;
   /** Which migrations are applied and which are pending. */
   migrationStatus(): Promise<MigrationStatus>;
-  /** Throws a SqlSchemaError naming the fix when a migration is pending. */
+  /**
+   * Throws a SqlSchemaError naming the fix when a LockWatch table that
+   * exists has another shape, or when a migration is pending.
+   */
   assertMigrated(): Promise<void>;
   /** Closes the MikroORM instance if LockWatch created it. */
   close(): Promise<void>;
@@ -162,7 +173,8 @@ export const migrationsTable = 'lockwatch_migrations';
  * one given; on SQLite sets the busy timeout (0 on its own connection,
  * whose writes wait asynchronously) and, on a connection it opened itself
  * only, WAL and `synchronous = NORMAL`; then runs or checks migrations as
- * `migrate` says.
+ * `migrate` says. Whatever `migrate` says, a LockWatch table that exists
+ * with another shape than its migrations create fails with a SqlSchemaError.
  */
 export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise<SqlDatabase> {
   if (typeof options !== 'object' || options === null) {
@@ -243,6 +255,11 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
       };
     });
 
+  // Before every migration step and on every open: `create table if not exists` would otherwise
+  // take a table of the same name from something else as LockWatch's. Inside the step's retries,
+  // as a read may meet another process's migration lock.
+  const checkShapes = () => checkTableShapes(native, description, queryTimeoutMs);
+
   const database: SqlDatabase = {
     engine,
     description,
@@ -251,10 +268,14 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     queryTimeoutMs,
     busyTimeoutMs,
     async migrateUp() {
-      return alongsideOthers(raceMs, async () => (await migrator().up()).map((row) => row.name));
+      return alongsideOthers(raceMs, async () => {
+        await checkShapes();
+        return (await migrator().up()).map((row) => row.name);
+      });
     },
     async migrateDown(downOptions) {
       return alongsideOthers(raceMs, async () => {
+        await checkShapes();
         const m = migrator();
         const reverted = downOptions?.all ? await m.down({ to: 0 }) : await m.down();
         return reverted.map((row) => row.name);
@@ -262,6 +283,8 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     },
     migrationStatus: status,
     async assertMigrated() {
+      // The shapes first: `migrate up`, which a pending migration's message asks for, would fail on them.
+      await alongsideOthers(raceMs, checkShapes);
       const { pending } = await status();
       if (pending.length > 0) {
         throw new SqlSchemaError(
@@ -280,6 +303,8 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
   try {
     if (mode === 'auto') await database.migrateUp();
     else if (mode === 'check') await database.assertMigrated();
+    // An existing schema adopted as it is: LockWatch's statements need its tables' shapes all the same.
+    else await alongsideOthers(raceMs, checkShapes);
   } catch (error) {
     await database.close().catch(() => {});
     throw error;

@@ -1,12 +1,24 @@
 import { LockWatchError } from '../../domain/errors.ts';
 
 /**
- * LockWatch's tables are missing or behind the code: migrations have not
- * been run on this database. The message names the command that fixes it.
+ * LockWatch's tables are missing or behind the code (migrations have not
+ * been run on this database); the message names the command that fixes it.
+ * Its subclass {@link SqlSchemaMismatchError} is a table of another shape.
  */
 export class SqlSchemaError extends LockWatchError {
+  constructor(message: string, options?: ErrorOptions, code = 'sql_schema_missing') {
+    super(code, message, options);
+  }
+}
+
+/**
+ * A table of LockWatch's name exists with another shape (missing or
+ * narrower columns, another primary key): another program's table, which
+ * LockWatch neither adopts nor drops. The message names the table and the fix.
+ */
+export class SqlSchemaMismatchError extends SqlSchemaError {
   constructor(message: string, options?: ErrorOptions) {
-    super('sql_schema_missing', message, options);
+    super(message, options, 'sql_schema_mismatch');
   }
 }
 

@@ -32,7 +32,7 @@ export {
   type SqlDatabaseOptions,
 } from './database.ts';
 export { AuditLogEntry, lockwatchEntities, WindowStateEntry } from './entities.ts';
-export { SqlDriverMissingError, SqlSchemaError } from './errors.ts';
+export { SqlDriverMissingError, SqlSchemaError, SqlSchemaMismatchError } from './errors.ts';
 export { type MigrationEntry, migrationsOf } from './migrations/index.ts';
 export type { NativeClient, PostgresNative, SqliteNative } from './native.ts';
 export {
