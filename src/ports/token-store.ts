@@ -125,7 +125,10 @@ export interface TokenStore {
   createSession(session: SessionRecord, options?: CallOptions): Promise<void>;
   /** Decides a presented refresh token; see {@link RotateOutcome}. */
   rotateRefresh(request: RotateRequest, options?: CallOptions): Promise<RotateOutcome>;
-  /** Reads one live session, or undefined. */
+  /**
+   * Reads one live session, or undefined: an expired, revoked or reused one,
+   * or one created at or before the user's cut-off in force at `now`, is not live.
+   */
   getSession(
     userId: string,
     sessionId: string,
@@ -134,14 +137,21 @@ export interface TokenStore {
   ): Promise<SessionRecord | undefined>;
   /** Lists a user's live sessions (none created at or before a live cut-off), newest first (by creation time, then id). */
   listSessions(userId: string, now: number, options?: CallOptions): Promise<SessionRecord[]>;
-  /** Revokes one session; returns whether it was live. */
+  /**
+   * Revokes one session; returns whether it was live (as {@link getSession}
+   * means it: one the user's cut-off logged out is removed and answers false).
+   */
   revokeSession(
     userId: string,
     sessionId: string,
     now: number,
     options?: CallOptions,
   ): Promise<boolean>;
-  /** Revokes every live session of a user except `keepSessionId`; returns how many went. */
+  /**
+   * Revokes every session of a user except `keepSessionId` (tombstones stay);
+   * returns how many of them were live (as {@link getSession} means it: none
+   * the user's cut-off in force at `now` logged out).
+   */
   revokeUserSessions(
     userId: string,
     keepSessionId: string | undefined,

@@ -3,7 +3,6 @@ import { StoreUnavailableError } from '../../domain/failure/errors.ts';
 import { StoreClosedError } from '../../domain/ratelimit/errors.ts';
 import {
   isLive,
-  loggedOutByCutoff,
   newestFirst,
   publicRecord,
   rotationStep,
@@ -175,8 +174,9 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
 
     async getSession(userId, sessionId, now, options) {
       open(options);
-      const record = users.get(userId)?.sessions.get(sessionId);
-      return isLive(record, now) ? publicRecord(record) : undefined;
+      const entry = users.get(userId);
+      const record = entry?.sessions.get(sessionId);
+      return isLive(record, now, cutoffAt(entry, now)) ? publicRecord(record) : undefined;
     },
 
     async listSessions(userId, now, options) {
@@ -186,7 +186,7 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
       const cutoff = cutoffAt(entry, now);
       const live: StoredSession[] = [];
       for (const record of entry.sessions.values()) {
-        if (isLive(record, now) && !loggedOutByCutoff(record, cutoff)) live.push(record);
+        if (isLive(record, now, cutoff)) live.push(record);
       }
       return live.sort(newestFirst).map(publicRecord);
     },
@@ -196,10 +196,10 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
       const entry = users.get(userId);
       const record = entry?.sessions.get(sessionId);
       if (record === undefined) return false;
-      const expired = record.expiresAt <= now;
-      const live = isLive(record, now);
-      // A tombstone stays: later presentations of its family must still say `reused`.
-      if (live || expired) {
+      // Logged out by the cut-off counts as ended already: removed, but not live.
+      const live = isLive(record, now, cutoffAt(entry, now));
+      // A tombstone stays until it expires: later presentations of its family must still say `reused`.
+      if (record.reusedAt === undefined || record.expiresAt <= now) {
         entry!.sessions.delete(sessionId);
         size--;
       }
@@ -210,10 +210,11 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
       open(options);
       const entry = users.get(userId);
       if (entry === undefined) return 0;
+      const cutoff = cutoffAt(entry, now);
       let count = 0;
       for (const [id, record] of entry.sessions) {
         if (id === keepSessionId || record.reusedAt !== undefined) continue;
-        if (isLive(record, now)) count++;
+        if (isLive(record, now, cutoff)) count++;
         entry.sessions.delete(id);
         size--;
       }
@@ -266,7 +267,7 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
       let sessionRevoked = false;
       if (query.sessionId !== undefined) {
         const session = entry.sessions.get(query.sessionId);
-        sessionRevoked = !isLive(session, now) || loggedOutByCutoff(session, userCutoff);
+        sessionRevoked = !isLive(session, now, userCutoff);
       }
       return { jtiRevoked: denied !== undefined && denied > now, sessionRevoked, userCutoff };
     },

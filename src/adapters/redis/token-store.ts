@@ -17,6 +17,7 @@ import {
   createSessionLua,
   cutoffLua,
   denyLua,
+  getSessionLua,
   listLua,
   revocationLua,
   revokeSessionLua,
@@ -45,6 +46,7 @@ export interface RedisTokenStore extends TokenStore {
 const scripts = {
   create: defineScript(createSessionLua),
   rotate: defineScript(rotateLua),
+  get: defineScript(getSessionLua),
   revocation: defineScript(revocationLua),
   list: defineScript(listLua),
   revokeSession: defineScript(revokeSessionLua),
@@ -181,17 +183,15 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions = {}): Red
     async getSession(userId, sessionId, now, options) {
       validateStoreId('userId', userId);
       validateStoreId('sessionId', sessionId);
-      start(options);
-      const signal = options?.signal;
-      let flat: Record<string, string>;
-      try {
-        const reply = client.hgetall(`${base(userId)}s:${sessionId}`);
-        flat = await (signal === undefined ? reply : abortable(reply, signal));
-      } catch (error) {
-        throw toStoreError(error, signal);
-      }
-      if (flat.e === undefined || flat.r !== undefined || Number(flat.e) <= now) return undefined;
-      return recordFromHash(flat, sessionId);
+      const b = base(userId);
+      // A script, not an HGETALL: liveness needs the user's cut-off, read in the same atomic step.
+      const reply = (await run(
+        scripts.get,
+        [`${b}s:${sessionId}`, `${b}cut`],
+        [String(now)],
+        options,
+      )) as string[];
+      return reply.length === 0 ? undefined : recordOf(reply, sessionId);
     },
 
     async listSessions(userId, now, options) {
@@ -215,7 +215,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions = {}): Red
       const b = base(userId);
       const reply = await run(
         scripts.revokeSession,
-        [`${b}s:${sessionId}`, `${b}ss`],
+        [`${b}s:${sessionId}`, `${b}ss`, `${b}cut`],
         [sessionId, String(now)],
         options,
       );
@@ -227,7 +227,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions = {}): Red
       const b = base(userId);
       return (await run(
         scripts.revokeUser,
-        [`${b}ss`],
+        [`${b}ss`, `${b}cut`],
         [`${b}s:`, keepSessionId ?? '', String(now)],
         options,
       )) as number;

@@ -46,17 +46,26 @@ interface SessionRow {
   reused_at: string | number | null;
 }
 
-/** A session row read for rotation, with the user's cut-off in force then (or null). */
-interface RotateRow extends SessionRow {
+/** A session row with the user's cut-off in force at the caller's time (or null), read in the same statement. */
+interface CutoffRow extends SessionRow {
   user_cutoff: string | number | null;
 }
 
-function cutoffOf(row: RotateRow | undefined): number | undefined {
+function cutoffOf(row: CutoffRow | undefined): number | undefined {
   return row?.user_cutoff == null ? undefined : Number(row.user_cutoff);
+}
+
+/** True when `row` is a live session: the domain's rule, cut-off included (see `isLive`). */
+function liveRow(row: CutoffRow | undefined, now: number): boolean {
+  return row !== undefined && isLive(toRecord(row), now, cutoffOf(row));
 }
 
 const columns =
   'user_id, id, family_hash, refresh_hash, previous_hash, rotated_at, generation, created_at, last_used_at, expires_at, ip, user_agent, last_ip, data, reused_at';
+
+/** The user's cut-off in force at a time given as the next placeholder, as a column of a session row. */
+const userCutoff = (placeholder: string) =>
+  `(select c.cutoff_at from lockwatch_user_cutoffs c where c.user_id = lockwatch_sessions.user_id and c.expires_at > ${placeholder}) as user_cutoff`;
 
 function toRecord(row: SessionRow): StoredSession {
   const optional = (value: string | number | null) => (value === null ? undefined : Number(value));
@@ -114,13 +123,10 @@ function statements(engine: 'sqlite' | 'postgresql') {
       () =>
         `insert into lockwatch_sessions (${columns}) values (${Array.from({ length: 15 }, $).join(', ')})`,
     ),
+    // The session and, in the same read, the user's cut-off in force at the caller's time.
     select: sql(
-      () => `select ${columns} from lockwatch_sessions where user_id = ${$()} and id = ${$()}`,
-    ),
-    // The session and, in the same read, the user's cut-off in force at the request's time.
-    rotateSelect: sql(
       () =>
-        `select ${columns}, (select c.cutoff_at from lockwatch_user_cutoffs c where c.user_id = lockwatch_sessions.user_id and c.expires_at > ${$()}) as user_cutoff from lockwatch_sessions where user_id = ${$()} and id = ${$()}`,
+        `select ${columns}, ${userCutoff($())} from lockwatch_sessions where user_id = ${$()} and id = ${$()}`,
     ),
     update: sql(
       () =>
@@ -131,13 +137,15 @@ function statements(engine: 'sqlite' | 'postgresql') {
       () =>
         `select ${columns} from lockwatch_sessions where user_id = ${$()} and reused_at is null and expires_at > ${$()} and not exists (select 1 from lockwatch_user_cutoffs c where c.user_id = lockwatch_sessions.user_id and c.expires_at > ${$()} and c.cutoff_at >= lockwatch_sessions.created_at) order by created_at desc, id desc`,
     ),
+    // Deleted rows come back with the cut-off read by the same statement, so "was it live" is
+    // decided atomically with the delete.
     revokeOne: sql(
       () =>
-        `delete from lockwatch_sessions where user_id = ${$()} and id = ${$()} and (reused_at is null or expires_at <= ${$()}) returning expires_at, reused_at`,
+        `delete from lockwatch_sessions where user_id = ${$()} and id = ${$()} and (reused_at is null or expires_at <= ${$()}) returning ${columns}, ${userCutoff($())}`,
     ),
     revokeAll: sql(
       () =>
-        `delete from lockwatch_sessions where user_id = ${$()} and id <> ${$()} and reused_at is null returning expires_at`,
+        `delete from lockwatch_sessions where user_id = ${$()} and id <> ${$()} and reused_at is null returning ${columns}, ${userCutoff($())}`,
     ),
     deny: sql(
       () =>
@@ -186,8 +194,8 @@ function sqliteEngine(db: SqliteNative, writes: SqliteWrites, sql: Statements): 
   // better-sqlite3 runs the transaction synchronously, under BEGIN IMMEDIATE (the database's write lock).
   let rotateTx: ((request: RotateRequest) => RotateOutcome) | undefined;
   const rotateBody = (request: RotateRequest): RotateOutcome => {
-    const row = statement('rotateSelect').get(request.now, request.userId, request.sessionId) as
-      | RotateRow
+    const row = statement('select').get(request.now, request.userId, request.sessionId) as
+      | CutoffRow
       | undefined;
     const step = rotationStep(
       row === undefined ? undefined : toRecord(row),
@@ -260,9 +268,9 @@ function postgresEngine(pool: PostgresNative, queryTimeoutMs: number, sql: State
     async rotate(request) {
       return inPgTransaction(pool, queryTimeoutMs, async (client) => {
         // FOR UPDATE makes concurrent rotations of one session wait, then read the first one's result.
-        const found = await client.query<RotateRow>({
+        const found = await client.query<CutoffRow>({
           name: 'lockwatch_tokens_lock',
-          text: `${sql.rotateSelect} for update`,
+          text: `${sql.select} for update`,
           values: [request.now, request.userId, request.sessionId],
         });
         const row = found.rows[0];
@@ -352,9 +360,8 @@ export function createSqlTokenStore(database: SqlDatabase): SqlTokenStore {
       return guard('getSession', options, async () => {
         validateStoreId('userId', userId);
         validateStoreId('sessionId', sessionId);
-        const [row] = await engine.all<SessionRow>('select', [userId, sessionId]);
-        const record = row === undefined ? undefined : toRecord(row);
-        return isLive(record, now) ? publicRecord(record) : undefined;
+        const [row] = await engine.all<CutoffRow>('select', [now, userId, sessionId]);
+        return row !== undefined && liveRow(row, now) ? publicRecord(toRecord(row)) : undefined;
       });
     },
 
@@ -371,22 +378,16 @@ export function createSqlTokenStore(database: SqlDatabase): SqlTokenStore {
       return guard('revokeSession', options, async () => {
         validateStoreId('userId', userId);
         validateStoreId('sessionId', sessionId);
-        const [row] = await engine.all<{ expires_at: string | number; reused_at: unknown }>(
-          'revokeOne',
-          [userId, sessionId, now],
-        );
-        return row !== undefined && row.reused_at === null && Number(row.expires_at) > now;
+        const [row] = await engine.all<CutoffRow>('revokeOne', [userId, sessionId, now, now]);
+        return liveRow(row, now);
       });
     },
 
     revokeUserSessions(userId, keepSessionId, now, options) {
       return guard('revokeUserSessions', options, async () => {
         validateStoreId('userId', userId);
-        const rows = await engine.all<{ expires_at: string | number }>('revokeAll', [
-          userId,
-          keepSessionId ?? '',
-        ]);
-        return rows.filter((row) => Number(row.expires_at) > now).length;
+        const rows = await engine.all<CutoffRow>('revokeAll', [userId, keepSessionId ?? '', now]);
+        return rows.filter((row) => liveRow(row, now)).length;
       });
     },
 

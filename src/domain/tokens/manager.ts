@@ -497,12 +497,20 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
     async logoutAll(userId, options) {
       textOption('userId', userId);
       const now = clock.now();
+      // The count is read first: once the new cut-off is set, every session created at or before
+      // `now` reads as ended, so a count taken afterwards would be 0. The cut-off is set before the
+      // sessions are revoked, because it alone ends them all (and every token issued so far): a
+      // call that fails after it has still logged the user out.
+      const live = await storeCall('listSessions', options, () =>
+        store.listSessions(userId, now, options),
+      );
       await storeCall('setUserCutoff', options, () =>
         store.setUserCutoff(userId, now, now + cutoffLifeMs, now, options),
       );
-      return storeCall('revokeUserSessions', options, () =>
+      await storeCall('revokeUserSessions', options, () =>
         store.revokeUserSessions(userId, undefined, now, options),
       );
+      return live.length;
     },
 
     async revokeOtherSessions(userId, currentSessionId, options) {

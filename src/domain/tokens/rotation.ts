@@ -97,9 +97,24 @@ export function rotationStep(
   return { write: 'replace', record: tombstone, outcome: reused };
 }
 
-/** True when `record` is a live session at `now` (not expired, not a tombstone). */
-export function isLive(record: StoredSession | undefined, now: number): record is StoredSession {
-  return record !== undefined && record.reusedAt === undefined && record.expiresAt > now;
+/**
+ * True when `record` is a live session at `now`: not expired, not a
+ * tombstone, and not logged out by `userCutoff` (the user's cut-off in
+ * force at `now`, or undefined). Every store method that reports or counts
+ * live sessions applies this one rule, so a session the cut-off ended reads
+ * as ended everywhere, as it already does for verification and refresh.
+ */
+export function isLive(
+  record: StoredSession | undefined,
+  now: number,
+  userCutoff?: number,
+): record is StoredSession {
+  return (
+    record !== undefined &&
+    record.reusedAt === undefined &&
+    record.expiresAt > now &&
+    !loggedOutByCutoff(record, userCutoff)
+  );
 }
 
 /** The record without store-internal fields, as handed out. */

@@ -207,7 +207,11 @@ export interface SessionManager {
   refresh(refreshToken: string, options?: RefreshOptions): Promise<TokenPair>;
   /** Deny-lists one access token until it expires. */
   revokeAccessToken(token: AccessTokenRef, options?: CallOptions): Promise<void>;
-  /** Revokes one session (its refresh token and every access token carrying its `sid`). */
+  /**
+   * Revokes one session (its refresh token and every access token carrying
+   * its `sid`). Returns whether it was live: false for an unknown, expired,
+   * revoked or reused session, and for one a `logoutAll` cut-off ended.
+   */
   revokeSession(userId: string, sessionId: string, options?: CallOptions): Promise<boolean>;
   /**
    * Logs out one device: given verified access-token claims, revokes their
@@ -219,16 +223,18 @@ export interface SessionManager {
    * Logs the user out everywhere: sets the user's cut-off to now (every token
    * issued at or before it, purpose tokens included, is invalid, and so is
    * every session created at or before it, even one stored after this call)
-   * and revokes every session. Returns how many sessions went.
+   * and revokes every session. Returns how many of them were still live
+   * (sessions an earlier cut-off had ended are not counted). A call that
+   * fails may have done part of this: call it again.
    */
   logoutAll(userId: string, options?: CallOptions): Promise<number>;
-  /** Revokes every session of the user but `currentSessionId`; returns how many went. */
+  /** Revokes every session of the user but `currentSessionId`; returns how many of them were live. */
   revokeOtherSessions(
     userId: string,
     currentSessionId: string,
     options?: CallOptions,
   ): Promise<number>;
-  /** Lists the user's live sessions, newest first. */
+  /** Lists the user's live sessions (none a `logoutAll` cut-off ended), newest first. */
   listSessions(
     userId: string,
     options?: CallOptions & { readonly currentSessionId?: string | undefined },

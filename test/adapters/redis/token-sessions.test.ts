@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisTokenStore } from '../../../src/adapters/redis/token-store.ts';
 import type { FailureEvent } from '../../../src/domain/failure/events.ts';
+import { expectCutoffEndsSessions } from '../../domain/tokens/cutoff-sessions.ts';
 import {
   codeOf,
   errorOf,
@@ -74,6 +75,15 @@ describe.runIf(targets.length > 0)(`Sessions on Redis${missing ? ` (${missing})`
           await manager.verify(next.accessToken);
           const [session] = await manager.listSessions('racer');
           expect(session?.generation).toBe(2);
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('sessions only a cut-off ended are reported ended: listed, read, revoked, counted by logoutAll', async () => {
+        const store = storeOf();
+        try {
+          await expectCutoffEndsSessions(store);
         } finally {
           await store.close();
         }

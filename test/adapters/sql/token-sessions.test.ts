@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSqlTokenStore } from '../../../src/adapters/sql/token-store.ts';
+import { expectCutoffEndsSessions } from '../../domain/tokens/cutoff-sessions.ts';
 import { codeOf, expectRetryKeepsSession, testManager } from '../../domain/tokens/support.ts';
 import {
   postgresAvailable,
@@ -74,6 +75,10 @@ function run(target: SqlTargetFixture) {
         locker.release();
       }
     });
+
+  it('sessions only a cut-off ended are reported ended: listed, read, revoked, counted by logoutAll', async () => {
+    await expectCutoffEndsSessions(createSqlTokenStore(holder.db));
+  });
 
   it('expired rows are purged; live ones stay', async () => {
     const store = createSqlTokenStore(holder.db);

@@ -1,4 +1,5 @@
 import { describe } from 'vitest';
+import { cutoffContract } from './cutoff.ts';
 import type { TokenStoreFactory } from './harness.ts';
 import { lifecycleContract } from './lifecycle.ts';
 import { revocationContract } from './revocation.ts';
@@ -18,6 +19,7 @@ export function tokenStoreContract(name: string, create: TokenStoreFactory): voi
     sessionsContract(create);
     rotationContract(create);
     revocationContract(create);
+    cutoffContract(create);
     lifecycleContract(create);
   });
 }

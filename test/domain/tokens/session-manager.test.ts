@@ -10,6 +10,7 @@ import { tokenAlgorithms } from '../../../src/domain/tokens/keys.ts';
 import type { SessionManager } from '../../../src/domain/tokens/types.ts';
 import type { TokenStore } from '../../../src/ports/token-store.ts';
 import { createSessionManager } from '../../../src/sessions.ts';
+import { expectCutoffEndsSessions } from './cutoff-sessions.ts';
 import {
   codeOf,
   errorOf,
@@ -411,6 +412,10 @@ describe('SessionManager: revocation', () => {
     const fresh = await manager.issue('u');
     await manager.verify(fresh.accessToken);
     await manager.refresh(fresh.refreshToken);
+  });
+
+  it('sessions only a cut-off ended are reported ended: listed, read, revoked, counted by logoutAll', async () => {
+    await expectCutoffEndsSessions(createMemoryTokenStore());
   });
 
   it('revokeOtherSessions keeps the current session; listSessions shows what is left', async () => {

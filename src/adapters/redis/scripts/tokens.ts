@@ -154,30 +154,56 @@ end
 return out
 `;
 
-/** KEYS: session, user set. ARGV: id, now. Returns 1 when a live session was revoked. */
-export const revokeSessionLua = `
+/**
+ * KEYS: session, cut-off. ARGV: now. Returns the session's hash as a flat
+ * list when it is live (not expired, not a tombstone, not logged out by the
+ * cut-off), else an empty list.
+ */
+export const getSessionLua = `${cutoffHelper}
+local now = tonumber(ARGV[1])
+local s = redis.call('HMGET', KEYS[1], 'e', 'r', 'c')
+if not s[1] or s[2] or tonumber(s[1]) <= now then return {} end
+local cutoff = cutoffAt(KEYS[2], now)
+if cutoff and tonumber(s[3]) <= cutoff then return {} end
+return redis.call('HGETALL', KEYS[1])
+`;
+
+/**
+ * KEYS: session, user set, cut-off. ARGV: id, now. Returns 1 when a live
+ * session was revoked; one the cut-off logged out is removed and answers 0.
+ */
+export const revokeSessionLua = `${cutoffHelper}
 local now = tonumber(ARGV[2])
-local s = redis.call('HMGET', KEYS[1], 'e', 'r')
+local s = redis.call('HMGET', KEYS[1], 'e', 'r', 'c')
 redis.call('ZREM', KEYS[2], ARGV[1])
 if not s[1] then return 0 end
 local expired = tonumber(s[1]) <= now
 if s[2] and not expired then return 0 end
 redis.call('DEL', KEYS[1])
 if s[2] or expired then return 0 end
+local cutoff = cutoffAt(KEYS[3], now)
+if cutoff and tonumber(s[3]) <= cutoff then return 0 end
 return 1
 `;
 
-/** KEYS: user set. ARGV: session key base, id to keep ('' for none), now. Returns how many live sessions went. */
-export const revokeUserLua = `
+/**
+ * KEYS: user set, cut-off. ARGV: session key base, id to keep ('' for
+ * none), now. Returns how many live sessions went (none the cut-off had
+ * logged out).
+ */
+export const revokeUserLua = `${cutoffHelper}
 local now = tonumber(ARGV[3])
+local cutoff = cutoffAt(KEYS[2], now)
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 local count = 0
 for _, id in ipairs(ids) do
   if id ~= ARGV[2] then
     local key = ARGV[1] .. id
-    local s = redis.call('HMGET', key, 'e', 'r')
+    local s = redis.call('HMGET', key, 'e', 'r', 'c')
     if not s[2] then
-      if s[1] and tonumber(s[1]) > now then count = count + 1 end
+      if s[1] and tonumber(s[1]) > now and not (cutoff and tonumber(s[3]) <= cutoff) then
+        count = count + 1
+      end
       redis.call('DEL', key)
     end
     redis.call('ZREM', KEYS[1], id)
