@@ -8,7 +8,7 @@
  * Less noisy than req/s on a shared machine, so a change shows in µs.
  *
  * Run: node bench/http-pipeline.ts [--requests 200000] [--rounds 5]
- *      LW_AUDIT=off|memory|discard, LW_BURST=off, LW_HEADERS=off|legacy as for bench/http-server.ts
+ *      LW_AUDIT=off|memory|discard, LW_BURST=off, LW_HEADERS=off|all as for bench/http-server.ts
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,8 +50,8 @@ const lw = await createLockWatch({
   http:
     process.env.LW_HEADERS === 'off'
       ? { headers: false }
-      : process.env.LW_HEADERS === 'legacy'
-        ? { headers: { draft: false } }
+      : process.env.LW_HEADERS === 'all'
+        ? { headers: { draft: true } }
         : {},
   failure: { rateLimit: { policy: 'closed', timeoutMs: 5000 } },
 });

@@ -72,12 +72,12 @@ async function composed() {
     anomaly: process.env.LW_BURST === 'off' ? false : {},
     audit: process.env.LW_BATCH === undefined ? {} : { batchSize: Number(process.env.LW_BATCH) },
     // LW_HEADERS=off sends no rate-limit fields (to tell the client's parsing from the server's
-    // work); LW_HEADERS=legacy only the X-RateLimit-* fields, as @fastify/rate-limit does.
+    // work); LW_HEADERS=all both formats on admitted responses too (the default sends X-RateLimit-* only).
     http:
       process.env.LW_HEADERS === 'off'
         ? { headers: false }
-        : process.env.LW_HEADERS === 'legacy'
-          ? { headers: { draft: false } }
+        : process.env.LW_HEADERS === 'all'
+          ? { headers: { draft: true } }
           : {},
     // A slow store on a loaded machine must show as errors (503), never as faster fail-open answers.
     failure: {

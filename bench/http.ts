@@ -51,8 +51,8 @@ interface Candidate {
   readonly variant: Variant;
   readonly store: Store;
   readonly audit?: Audit;
-  /** `legacy`: only the X-RateLimit-* fields on admitted responses, the set @fastify/rate-limit sends. */
-  readonly headers?: 'legacy';
+  /** `all`: both header formats (five fields) on admitted responses, not only the X-RateLimit-* three. */
+  readonly headers?: 'all';
 }
 
 const peerName = { fastify: '@fastify/rate-limit', express: 'express-rate-limit' };
@@ -107,25 +107,25 @@ candidates.push(
     store: 'redis',
     audit: 'postgres',
   },
-  // LockWatch sends both header formats (five fields) by default; @fastify/rate-limit sends the
-  // three X-RateLimit-* fields. These rows send what the peer sends, to compare like with like.
+  // LockWatch sends the three X-RateLimit-* fields on admitted responses by default, as
+  // @fastify/rate-limit does; these rows also send the draft RateLimit-Policy and RateLimit there.
   {
-    name: 'fastify-lockwatch-memory-legacy',
-    label: 'Fastify + LockWatch (memory, audit in memory, X-RateLimit-* only)',
+    name: 'fastify-lockwatch-memory-all',
+    label: 'Fastify + LockWatch (memory, audit in memory, both header formats)',
     framework: 'fastify',
     variant: 'lockwatch',
     store: 'memory',
     audit: 'memory',
-    headers: 'legacy',
+    headers: 'all',
   },
   {
-    name: 'fastify-lockwatch-redis-legacy',
-    label: 'Fastify + LockWatch (redis, audit in memory, X-RateLimit-* only)',
+    name: 'fastify-lockwatch-redis-all',
+    label: 'Fastify + LockWatch (redis, audit in memory, both header formats)',
     framework: 'fastify',
     variant: 'lockwatch',
     store: 'redis',
     audit: 'memory',
-    headers: 'legacy',
+    headers: 'all',
   },
   {
     name: 'express-lockwatch-memory-sqlite',

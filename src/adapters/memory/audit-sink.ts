@@ -40,9 +40,10 @@ export function createMemoryAuditSink(options: MemoryAuditSinkOptions = {}): Mem
     },
     async write(batch) {
       for (const record of batch) {
-        if (ids.has(record.id)) continue;
+        // One probe of the set: a size that did not grow means the id was held.
+        const size = ids.size;
         ids.add(record.id);
-        records.push(record);
+        if (ids.size !== size) records.push(record);
       }
       if (records.length > maxRecords) {
         const drop = records.length - maxRecords + block - 1;
