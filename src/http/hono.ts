@@ -134,10 +134,17 @@ export function honoLockWatch(
       if (outgoing === undefined) pipeline.finish(context, 500);
       throw error;
     }
-    // A handler that returns a Response of its own replaces the one the fields were set on.
-    let first: string | undefined;
-    for (first in headers) break;
-    if (first !== undefined && !c.res.headers.has(first)) {
+    // A handler that returns a Response of its own replaces the one the fields were set on: it
+    // has none of them. One that is missing only some had them removed on purpose.
+    let replaced: boolean | undefined;
+    for (const name in headers) {
+      if (c.res.headers.has(name)) {
+        replaced = false;
+        break;
+      }
+      replaced = true;
+    }
+    if (replaced === true) {
       for (const name in headers) c.header(name, headers[name]);
     }
     if (outgoing === undefined) pipeline.finish(context, c.res.status);

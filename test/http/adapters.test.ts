@@ -239,6 +239,19 @@ describe('Hono middleware', () => {
     }
     expect((await app.request('/raw')).status).toBe(201);
   });
+
+  it('leaves out a rate-limit field a handler removed on purpose', async () => {
+    const { limiter, clock } = limited([{ name: 'wide', limit: 100, window: '60s' }]);
+    const app = new Hono();
+    app.use(honoLockWatch({ limiter, clock }, { remoteAddress: () => '10.0.0.1' }));
+    app.get('/quiet', (c) => {
+      c.header('x-ratelimit-limit', undefined);
+      return c.text('quiet');
+    });
+    const response = await app.request('/quiet');
+    expect(response.headers.get('x-ratelimit-remaining')).toBe('99');
+    expect(response.headers.get('x-ratelimit-limit')).toBeNull();
+  });
 });
 
 describe('node:http wrapper', () => {
