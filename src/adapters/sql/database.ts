@@ -258,7 +258,8 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
   // Before every migration step and on every open: `create table if not exists` would otherwise
   // take a table of the same name from something else as LockWatch's. Inside the step's retries,
   // as a read may meet another process's migration lock.
-  const checkShapes = () => checkTableShapes(native, description, queryTimeoutMs);
+  const checkShapes = (resolved: boolean) =>
+    checkTableShapes(native, description, queryTimeoutMs, resolved);
 
   const database: SqlDatabase = {
     engine,
@@ -269,13 +270,14 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     busyTimeoutMs,
     async migrateUp() {
       return alongsideOthers(raceMs, async () => {
-        await checkShapes();
+        await checkShapes(false);
         return (await migrator().up()).map((row) => row.name);
       });
     },
     async migrateDown(downOptions) {
       return alongsideOthers(raceMs, async () => {
-        await checkShapes();
+        // Its drops resolve through search_path: check what they would reach.
+        await checkShapes(true);
         const m = migrator();
         const reverted = downOptions?.all ? await m.down({ to: 0 }) : await m.down();
         return reverted.map((row) => row.name);
@@ -284,7 +286,7 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     migrationStatus: status,
     async assertMigrated() {
       // The shapes first: `migrate up`, which a pending migration's message asks for, would fail on them.
-      await alongsideOthers(raceMs, checkShapes);
+      await alongsideOthers(raceMs, () => checkShapes(true));
       const { pending } = await status();
       if (pending.length > 0) {
         throw new SqlSchemaError(
@@ -304,7 +306,7 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     if (mode === 'auto') await database.migrateUp();
     else if (mode === 'check') await database.assertMigrated();
     // An existing schema adopted as it is: LockWatch's statements need its tables' shapes all the same.
-    else await alongsideOthers(raceMs, checkShapes);
+    else await alongsideOthers(raceMs, () => checkShapes(true));
   } catch (error) {
     await database.close().catch(() => {});
     throw error;

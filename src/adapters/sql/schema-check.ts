@@ -87,18 +87,23 @@ function describeFound(table: FoundTable): string {
  * the same name from something else would be taken as LockWatch's and fail
  * its first statement (the rate limiter's `open` failure policy then admits
  * every request). A missing table passes: migrations create it, and the
- * migration check reports it.
+ * migration check reports it. `resolved`: check the tables LockWatch's
+ * unqualified names reach now through PostgreSQL's `search_path` (nothing
+ * will be created first: opening with `off` or `check`, `migrate down`);
+ * otherwise those in the current schema, where `migrate up` creates them.
  */
 export async function checkTableShapes(
   native: NativeClient,
   description: string,
   queryTimeoutMs: number,
+  resolved: boolean,
 ): Promise<void> {
   const engine = native.kind;
   const found = await inspectTables(
     native,
     expectedTables.map((t) => t.name),
     queryTimeoutMs,
+    resolved,
   );
   const wrong: string[] = [];
   for (const expected of expectedTables) {

@@ -40,13 +40,17 @@ interface PostgresColumnRow {
 }
 
 /**
- * PostgreSQL: the columns of the named tables in `current_schema()`, the
- * schema where LockWatch's unqualified `create table if not exists` looks
- * (a table of the same name further down `search_path` is not the one it
- * would skip creating). Any relation kind counts: `if not exists` skips a
- * view of the name too. Catalog reads take no lock on the tables. The key's
- * positions come from `unnest ... with ordinality` (1-based): `indkey` is
- * an int2vector, whose subscripts start at 0.
+ * PostgreSQL: the columns of the named tables, either those in
+ * `current_schema()` (`$2` false: where LockWatch's unqualified `create
+ * table if not exists` looks, so a table of the name further down
+ * `search_path` is not one it would skip creating) or those an unqualified
+ * name resolves to now through `search_path` (`$2` true: what LockWatch's
+ * statements use when nothing is created first). The schema is matched by
+ * name: a `regnamespace` cast would fold a mixed-case name to lower case.
+ * Any relation kind counts: `if not exists` skips a view of the name too.
+ * Catalog reads take no lock on the tables. The key's positions come from
+ * `unnest ... with ordinality` (1-based): `indkey` is an int2vector, whose
+ * subscripts start at 0.
  */
 const postgresColumnsSql = `select c.relname as "table", a.attname as name,
   format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null,
@@ -56,13 +60,17 @@ const postgresColumnsSql = `select c.relname as "table", a.attname as name,
 from pg_class c
 left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
 left join pg_index i on i.indrelid = c.oid and i.indisprimary
-where c.relnamespace = current_schema()::regnamespace and c.relname = any($1::text[])
+join pg_namespace n on n.oid = c.relnamespace
+where c.relname = any($1::text[]) and case when $2::boolean
+  then c.oid = to_regclass(quote_ident(c.relname))
+  else n.nspname = current_schema() end
 order by c.relname, a.attnum`;
 
 /**
  * Reads the shape of those of `names` that exist (a missing one is absent
  * from the map): on SQLite from `pragma_table_info` of the main database,
- * on PostgreSQL from the catalog in one statement, given up client-side at
+ * on PostgreSQL from the catalog in one statement (in the current schema,
+ * or where the names resolve when `resolved`; see above), given up client-side at
  * `queryTimeoutMs` like LockWatch's other single statements. Driver errors
  * are thrown as they are, for the caller's retry of lost races.
  */
@@ -70,6 +78,7 @@ export async function inspectTables(
   native: NativeClient,
   names: readonly string[],
   queryTimeoutMs: number,
+  resolved: boolean,
 ): Promise<Map<string, FoundTable>> {
   const found = new Map<string, FoundTable>();
   if (native.kind === 'sqlite') {
@@ -95,7 +104,7 @@ export async function inspectTables(
   }
   const { rows } = await native.pool.query<PostgresColumnRow>({
     text: postgresColumnsSql,
-    values: [names],
+    values: [names, resolved],
     query_timeout: queryTimeoutMs,
   });
   for (const row of rows) {

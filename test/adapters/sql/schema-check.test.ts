@@ -255,6 +255,7 @@ function run(engine: Engine) {
           lockwatch.native,
           expectedTables.map((t) => t.name),
           5000,
+          false,
         );
         for (const expected of expectedTables) {
           const table = found.get(expected.name);
@@ -341,6 +342,46 @@ describe.runIf(pg.available)(
             "select schemaname from pg_tables where tablename = 'lockwatch_window_state' order by 1",
           ),
         ).toEqual([{ schemaname: 'other' }, { schemaname: 'public' }]);
+      });
+    });
+
+    /** `url` with the connection's search_path set to `path` (a libpq `options` setting). */
+    const withSearchPath = (url: string, path: string) =>
+      `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${path}`)}`;
+
+    it('finds its tables in a current schema whose name has capitals', async () => {
+      await withFresh(postgres, async (db) => {
+        await db.sql('create schema "LockWatch"');
+        const url = withSearchPath(db.url, '"LockWatch"');
+        for (const migrate of ['auto', 'off'] as const) {
+          const lockwatch = await openSqlDatabase({ url, migrate });
+          await lockwatch.close();
+        }
+        expect(
+          await db.sql(
+            "select count(*)::int as n from pg_tables where schemaname = 'LockWatch' and tablename like 'lockwatch_%'",
+          ),
+        ).toEqual([{ n: 6 }]);
+        await db.sql('drop table "LockWatch".lockwatch_window_state');
+        await db.sql('create table "LockWatch".lockwatch_window_state (id integer primary key)');
+        await expectRefused(url, 'lockwatch_window_state', /column key is missing/);
+      });
+    });
+
+    it('without migrating, checks the table its names reach through search_path', async () => {
+      await withFresh(postgres, async (db) => {
+        // LockWatch's tables in public, but the window table is a stranger's; `app` comes first and is empty.
+        const plain = await openSqlDatabase({ url: db.url, migrate: 'auto' });
+        await plain.close();
+        await db.sql('drop table public.lockwatch_window_state');
+        await db.sql('create table public.lockwatch_window_state (key text, state text)');
+        await db.sql('create schema app');
+        const url = withSearchPath(db.url, 'app,public');
+        for (const migrate of ['off', 'check'] as const) {
+          const error = await openError(url, migrate);
+          expect(error, migrate).toBeInstanceOf(SqlSchemaMismatchError);
+          expect((error as Error).message, migrate).toContain('table lockwatch_window_state: ');
+        }
       });
     });
   },
