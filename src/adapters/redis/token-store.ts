@@ -58,9 +58,9 @@ const scripts = {
 
 /**
  * Creates a token store on Redis. Every method is one round trip: one
- * EVALSHA (or one HGETALL), atomic, on keys that all carry the user's hash
- * tag — so on a Cluster a rotation, a revocation check, and logging a user
- * out everywhere each run in one slot. Times are the caller's clock (the
+ * EVALSHA, atomic, on keys that all carry the user's hash tag — so on a
+ * Cluster a rotation, a revocation check, revoking a user's sessions and
+ * setting the user's cut-off each run in one slot. Times are the caller's clock (the
  * session manager's), the same one that stamps the tokens. Failures reject
  * with `store_unavailable`; the session manager's failure policy decides
  * what a request sees then.

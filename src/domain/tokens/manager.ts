@@ -497,20 +497,18 @@ export function sessionManagerFromParts(parts: SessionManagerParts): SessionMana
     async logoutAll(userId, options) {
       textOption('userId', userId);
       const now = clock.now();
-      // The count is read first: once the new cut-off is set, every session created at or before
-      // `now` reads as ended, so a count taken afterwards would be 0. The cut-off is set before the
-      // sessions are revoked, because it alone ends them all (and every token issued so far): a
-      // call that fails after it has still logged the user out.
-      const live = await storeCall('listSessions', options, () =>
-        store.listSessions(userId, now, options),
+      // Sessions are revoked, and counted in the same atomic store call, before the new cut-off
+      // is set: once it is, every session created at or before `now` reads as ended, so only this
+      // order counts the sessions that were still live (and two calls at once count each session
+      // once). The cut-off then also ends a login racing this call (clock read before `now`,
+      // session stored after the revocation), and every purpose token issued so far.
+      const revoked = await storeCall('revokeUserSessions', options, () =>
+        store.revokeUserSessions(userId, undefined, now, options),
       );
       await storeCall('setUserCutoff', options, () =>
         store.setUserCutoff(userId, now, now + cutoffLifeMs, now, options),
       );
-      await storeCall('revokeUserSessions', options, () =>
-        store.revokeUserSessions(userId, undefined, now, options),
-      );
-      return live.length;
+      return revoked;
     },
 
     async revokeOtherSessions(userId, currentSessionId, options) {

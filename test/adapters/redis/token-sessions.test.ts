@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subjectTag } from '../../../src/adapters/redis/keys.ts';
 import { createRedisTokenStore } from '../../../src/adapters/redis/token-store.ts';
 import type { FailureEvent } from '../../../src/domain/failure/events.ts';
 import { expectCutoffEndsSessions } from '../../domain/tokens/cutoff-sessions.ts';
@@ -86,6 +87,40 @@ describe.runIf(targets.length > 0)(`Sessions on Redis${missing ? ` (${missing})`
           await expectCutoffEndsSessions(store);
         } finally {
           await store.close();
+        }
+      });
+
+      it('a session hash without its creation time counts as logged out by a cut-off, not as a script error', async () => {
+        const prefix = testPrefix('sess');
+        const client =
+          'url' in target.connection
+            ? new Redis(target.connection.url)
+            : new Cluster([...target.connection.nodes]);
+        const store = createRedisTokenStore({ client, prefix });
+        try {
+          const now = Date.now();
+          const user = `nocreated-${now}`;
+          const session = {
+            id: `s-${now}`,
+            userId: user,
+            familyHash: 'f'.repeat(43),
+            refreshHash: 'r'.repeat(43),
+            generation: 0,
+            createdAt: now - 10,
+            lastUsedAt: now - 10,
+            expiresAt: now + 60_000,
+          };
+          await store.createSession(session);
+          // Data written by hand or by something else: the creation time is gone.
+          await client.hdel(`${prefix}:{${subjectTag(user)}}:s:${session.id}`, 'c');
+          await store.setUserCutoff(user, now, now + 60_000, now);
+          expect(await store.getSession(user, session.id, now + 1)).toBeUndefined();
+          expect(await store.listSessions(user, now + 1)).toEqual([]);
+          expect(await store.revokeUserSessions(user, undefined, now + 1)).toBe(0);
+          expect(await store.revokeSession(user, session.id, now + 1)).toBe(false);
+        } finally {
+          await store.close();
+          client.disconnect();
         }
       });
 

@@ -27,7 +27,9 @@ end
 /**
  * `cutoffAt(key, now)`: the cut-off stored at `key` while it is in force at
  * `now`, as a number, else nil. A session created at or before it is logged
- * out (see `loggedOutByCutoff` in src/domain/tokens/rotation.ts).
+ * out (see `loggedOutByCutoff` in src/domain/tokens/rotation.ts). A session
+ * hash without its creation time (`c`, which LockWatch always writes) counts
+ * as created at 0: logged out, instead of a script error on every call.
  */
 const cutoffHelper = `
 local function cutoffAt(key, now)
@@ -74,7 +76,7 @@ end
 if r[1] ~= ARGV[2] then return {'not_found'} end
 if r[8] then return {'reused'} end
 local cutoff = cutoffAt(KEYS[3], now)
-if cutoff and tonumber(r[6]) <= cutoff then
+if cutoff and (tonumber(r[6]) or 0) <= cutoff then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
   return {'not_found'}
@@ -118,7 +120,7 @@ local session = 0
 if ARGV[2] == '1' then
   local s = redis.call('HMGET', KEYS[2], 'e', 'r', 'c')
   if not s[1] or s[2] or tonumber(s[1]) <= now then session = 1
-  elseif cutoff and tonumber(s[3]) <= cutoff then session = 1 end
+  elseif cutoff and (tonumber(s[3]) or 0) <= cutoff then session = 1 end
 end
 return {jti, session, cutoff and string.format('%.0f', cutoff) or ''}
 `;
@@ -143,7 +145,7 @@ for _, id in ipairs(ids) do
   if e == nil or reused or e <= now then
     redis.call('ZREM', KEYS[1], id)
     if e ~= nil and not reused then redis.call('DEL', ARGV[1] .. id) end
-  elseif cutoff and c <= cutoff then
+  elseif cutoff and (c or 0) <= cutoff then
     -- Logged out by the cut-off: left for rotation or expiry to remove.
   else
     h[#h + 1] = 'id'
@@ -164,7 +166,7 @@ local now = tonumber(ARGV[1])
 local s = redis.call('HMGET', KEYS[1], 'e', 'r', 'c')
 if not s[1] or s[2] or tonumber(s[1]) <= now then return {} end
 local cutoff = cutoffAt(KEYS[2], now)
-if cutoff and tonumber(s[3]) <= cutoff then return {} end
+if cutoff and (tonumber(s[3]) or 0) <= cutoff then return {} end
 return redis.call('HGETALL', KEYS[1])
 `;
 
@@ -182,7 +184,7 @@ if s[2] and not expired then return 0 end
 redis.call('DEL', KEYS[1])
 if s[2] or expired then return 0 end
 local cutoff = cutoffAt(KEYS[3], now)
-if cutoff and tonumber(s[3]) <= cutoff then return 0 end
+if cutoff and (tonumber(s[3]) or 0) <= cutoff then return 0 end
 return 1
 `;
 
@@ -201,7 +203,7 @@ for _, id in ipairs(ids) do
     local key = ARGV[1] .. id
     local s = redis.call('HMGET', key, 'e', 'r', 'c')
     if not s[2] then
-      if s[1] and tonumber(s[1]) > now and not (cutoff and tonumber(s[3]) <= cutoff) then
+      if s[1] and tonumber(s[1]) > now and not (cutoff and (tonumber(s[3]) or 0) <= cutoff) then
         count = count + 1
       end
       redis.call('DEL', key)
