@@ -246,7 +246,7 @@ server.listen(port, '127.0.0.1', () => {
   const lines = [
     '# health (never rate limited)',
     `curl -s ${base}/health`,
-    '# a rate-limited route: see the RateLimit and X-RateLimit-* headers',
+    '# a rate-limited route: see the X-RateLimit-* headers (a 429 adds RateLimit-Policy and RateLimit)',
     `curl -s -i ${base}/api/hello`,
     '# a protected route without a token: 401 with WWW-Authenticate',
     `curl -s -i ${base}/me`,
