@@ -239,8 +239,18 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     if (owned) registerSqliteWrites(db, createSqliteWrites(busyTimeoutMs));
   }
   const { Migrator } = await import('@mikro-orm/migrations');
+  // Where LockWatch's unqualified `create table` puts its tables. MikroORM looks for its migrations
+  // table in the configured schema, `public` unless set: on a connection whose search_path starts
+  // elsewhere it found none there, tried to create the one it had made before, and every later
+  // open failed with "relation lockwatch_migrations already exists". A schema the application
+  // configured itself is left as it is.
+  const migrationsSchema =
+    native.kind === 'postgresql' && orm.config.get('schema') === 'public'
+      ? await currentSchema(native.pool, queryTimeoutMs)
+      : undefined;
 
-  const migrator = (): MikroMigrator => lockwatchMigrator(orm, engine, queryTimeoutMs, Migrator);
+  const migrator = (): MikroMigrator =>
+    lockwatchMigrator(orm, engine, queryTimeoutMs, Migrator, migrationsSchema);
 
   const raceMs = Math.max(engine === 'sqlite' ? busyTimeoutMs : queryTimeoutMs, migrationRaceMs);
   const status = (): Promise<MigrationStatus> =>
@@ -446,6 +456,18 @@ async function importDriver<T>(name: string, load: () => Promise<T>): Promise<T>
   }
 }
 
+/** PostgreSQL's `current_schema()`: undefined when no schema of the search_path exists. */
+async function currentSchema(
+  pool: PostgresNative,
+  queryTimeoutMs: number,
+): Promise<string | undefined> {
+  const { rows } = await pool.query<{ schema: string | null }>({
+    text: 'select current_schema() as schema',
+    query_timeout: queryTimeoutMs,
+  });
+  return rows[0]?.schema ?? undefined;
+}
+
 /**
  * A MikroORM migrator for LockWatch's own migrations, whatever the
  * instance's own `migrations` settings: the settings are swapped in just for
@@ -457,12 +479,14 @@ function lockwatchMigrator(
   engine: SqlEngine,
   queryTimeoutMs: number,
   Migrator: new (em: never) => MikroMigrator,
+  schema: string | undefined,
 ): MikroMigrator {
   const config = orm.config;
   const previous = config.get('migrations');
   const list = migrationsOf(engine);
   config.set('migrations', {
     tableName: migrationsTable,
+    ...(schema === undefined ? {} : { schema }),
     migrationsList:
       engine === 'postgresql' ? list.map((entry) => underLockTimeout(entry, queryTimeoutMs)) : list,
     snapshot: false,
