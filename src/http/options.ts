@@ -44,12 +44,16 @@ export interface CompiledRoute<N> {
   readonly guard: Guard<N> | undefined;
 }
 
-/** Which header formats are sent on refusals and on admitted responses. */
-export interface HeaderFormat {
+/** The rate-limit header formats one kind of response carries. */
+export interface HeaderSet {
   readonly legacy: boolean;
   readonly draft: boolean;
-  readonly admittedLegacy: boolean;
-  readonly admittedDraft: boolean;
+}
+
+/** Which header formats are sent on refusals and on admitted responses. */
+export interface HeaderFormat {
+  readonly refused: HeaderSet;
+  readonly admitted: HeaderSet;
 }
 
 /** Validated pipeline options. */
@@ -406,13 +410,12 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
   }
 
   let headers: HeaderFormat = {
-    legacy: true,
-    draft: true,
-    admittedLegacy: true,
-    admittedDraft: false,
+    refused: { legacy: true, draft: true },
+    admitted: { legacy: true, draft: false },
   };
   if (options.headers === false) {
-    headers = { legacy: false, draft: false, admittedLegacy: false, admittedDraft: false };
+    const none = { legacy: false, draft: false };
+    headers = { refused: none, admitted: none };
   } else if (options.headers !== undefined) {
     const given = objectOption(
       'headers',
@@ -424,10 +427,8 @@ export function resolveOptions<N>(input: HttpOptions<N>): ResolvedOptions<N> {
     const draft = placementOption('headers.draft', given.draft, 'refusals');
     const allowed = booleanOption('headers.allowed', given.allowed, true);
     headers = {
-      legacy: legacy !== false,
-      draft: draft !== false,
-      admittedLegacy: allowed && legacy === true,
-      admittedDraft: allowed && draft === true,
+      refused: { legacy: legacy !== false, draft: draft !== false },
+      admitted: { legacy: allowed && legacy === true, draft: allowed && draft === true },
     };
   }
 

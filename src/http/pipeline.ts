@@ -12,6 +12,7 @@ import { appendRateLimitItems, ceilSeconds, setLegacyHeaders } from './headers.t
 import {
   type CompiledLimit,
   type CompiledRoute,
+  type HeaderSet,
   type ResolvedOptions,
   resolveOptions,
 } from './options.ts';
@@ -472,17 +473,16 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     );
   };
 
-  /** Rate-limit headers of the checks, in the formats asked for. */
+  /** Rate-limit headers of the checks, in the formats of `set`. */
   const rateLimitHeaders = (
     limits: readonly CompiledLimit<N>[],
     checks: readonly LimitCheck[],
     deciding: LimitCheck,
-    target: Record<string, string>,
     now: number,
-    draft: boolean,
-    legacy: boolean,
+    set: HeaderSet,
   ): Record<string, string> => {
-    if (draft) {
+    const target: Record<string, string> = {};
+    if (set.draft) {
       let policy = '';
       let rate = '';
       for (const done of checks) {
@@ -499,7 +499,7 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
       if (policy !== '') target['ratelimit-policy'] = policy;
       if (rate !== '') target.ratelimit = rate;
     }
-    if (legacy && deciding.decision.results.length > 0) {
+    if (set.legacy && deciding.decision.results.length > 0) {
       setLegacyHeaders(target, deciding.decision, now);
     }
     return target;
@@ -527,10 +527,8 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
       limits,
       context.checks,
       deciding,
-      {},
       context.startedAt,
-      format.draft,
-      format.legacy,
+      format.refused,
     );
     if (decision.reason === 'cost_exceeds_limit') {
       // Waiting never helps, so no Retry-After and not 429 (clients retry a 429).
@@ -678,15 +676,13 @@ export function createHttpPipeline<N = unknown>(options: HttpOptions<N>): HttpPi
     reply: HttpReply | undefined,
   ): Step<Admission> => {
     const headers =
-      deciding !== undefined && (format.admittedDraft || format.admittedLegacy)
+      deciding !== undefined && (format.admitted.draft || format.admitted.legacy)
         ? rateLimitHeaders(
             route.limits,
             context.checks,
             deciding,
-            {},
             context.startedAt,
-            format.admittedDraft,
-            format.admittedLegacy,
+            format.admitted,
           )
         : noHeaders;
     if (reply !== undefined) {
