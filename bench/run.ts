@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const order = ['memory', 'redis', 'audit', 'tokens', 'anomaly', 'http'];
+const order = ['memory', 'redis', 'audit', 'audit-id', 'tokens', 'anomaly', 'http'];
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : order;
 let failed = 0;
