@@ -239,14 +239,16 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     if (owned) registerSqliteWrites(db, createSqliteWrites(busyTimeoutMs));
   }
   const { Migrator } = await import('@mikro-orm/migrations');
-  // Where LockWatch's unqualified `create table` puts its tables. MikroORM looks for its migrations
-  // table in the configured schema, `public` unless set: on a connection whose search_path starts
-  // elsewhere it found none there, tried to create the one it had made before, and every later
-  // open failed with "relation lockwatch_migrations already exists". A schema the application
-  // configured itself is left as it is.
+  // MikroORM looks for its migrations table in the configured schema, `public` unless set, while
+  // the unqualified `create table` that made it went to the first schema of search_path: on a
+  // connection whose search_path starts elsewhere, every open after the first failed with
+  // "relation lockwatch_migrations already exists". It is looked for where the name resolves now
+  // (an install made while the connection resolved to public keeps its table there), and a new
+  // install puts it in current_schema(), beside the tables. Another schema the application
+  // configured is left as it is.
   const migrationsSchema =
     native.kind === 'postgresql' && orm.config.get('schema') === 'public'
-      ? await currentSchema(native.pool, queryTimeoutMs)
+      ? await migrationsSchemaOf(native.pool, queryTimeoutMs)
       : undefined;
 
   const migrator = (): MikroMigrator =>
@@ -456,13 +458,18 @@ async function importDriver<T>(name: string, load: () => Promise<T>): Promise<T>
   }
 }
 
-/** PostgreSQL's `current_schema()`: undefined when no schema of the search_path exists. */
-async function currentSchema(
+/**
+ * The schema of the `lockwatch_migrations` an unqualified name reaches now,
+ * else `current_schema()`; undefined when neither exists (no schema of the
+ * search_path exists).
+ */
+async function migrationsSchemaOf(
   pool: PostgresNative,
   queryTimeoutMs: number,
 ): Promise<string | undefined> {
   const { rows } = await pool.query<{ schema: string | null }>({
-    text: 'select current_schema() as schema',
+    text: `select coalesce((select n.nspname from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = to_regclass($1)), current_schema()) as schema`,
+    values: [migrationsTable],
     query_timeout: queryTimeoutMs,
   });
   return rows[0]?.schema ?? undefined;

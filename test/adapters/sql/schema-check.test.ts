@@ -369,6 +369,24 @@ describe.runIf(pg.available)(
       });
     });
 
+    it('an install made while the connection resolved to public stays in use once another schema comes first', async () => {
+      await withFresh(postgres, async (db) => {
+        const installed = await openSqlDatabase({ url: db.url, migrate: 'auto' });
+        await installed.close();
+        await db.sql('create schema app');
+        const url = withSearchPath(db.url, 'app,public');
+        for (const migrate of ['check', 'auto'] as const) {
+          const lockwatch = await openSqlDatabase({ url, migrate });
+          expect((await lockwatch.migrationStatus()).pending, migrate).toEqual([]);
+          await lockwatch.close();
+        }
+        // Nothing was created a second time in app: LockWatch's statements still reach public's tables.
+        expect(await db.sql("select tablename from pg_tables where schemaname = 'app'")).toEqual(
+          [],
+        );
+      });
+    });
+
     it('without migrating, checks the table its names reach through search_path', async () => {
       await withFresh(postgres, async (db) => {
         // LockWatch's tables in public, but the window table is a stranger's; `app` comes first and is empty.
