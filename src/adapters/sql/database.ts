@@ -18,6 +18,14 @@ import { retryWithin } from './retry.ts';
 import { checkTableShapes } from './schema-check.ts';
 import { createSqliteWrites, registerSqliteWrites, waitsAsynchronously } from './sqlite-busy.ts';
 
+/**
+ * Internal option of {@link openSqlDatabase} for the `lockwatch migrate`
+ * commands: no shape check on open, because each command runs the check
+ * that fits it (`migrate up` the current schema, where it creates tables).
+ * Not exported from the package.
+ */
+export const skipOpenShapeCheck: unique symbol = Symbol('lockwatch.sql.skip-open-shape-check');
+
 /** What to do about LockWatch's migrations when a database is opened. */
 export type MigrateOnOpen =
   /** Run pending migrations (the default on SQLite). */
@@ -318,7 +326,9 @@ export async function openSqlDatabase(options: SqlDatabaseOptions = {}): Promise
     if (mode === 'auto') await database.migrateUp();
     else if (mode === 'check') await database.assertMigrated();
     // An existing schema adopted as it is: LockWatch's statements need its tables' shapes all the same.
-    else await alongsideOthers(raceMs, () => checkShapes(true));
+    else if ((options as { [skipOpenShapeCheck]?: boolean })[skipOpenShapeCheck] !== true) {
+      await alongsideOthers(raceMs, () => checkShapes(true));
+    }
   } catch (error) {
     await database.close().catch(() => {});
     throw error;

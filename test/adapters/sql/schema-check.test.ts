@@ -5,6 +5,7 @@ import { MikroORM } from '@mikro-orm/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlAuditReader } from '../../../src/adapters/sql/audit-reader.ts';
 import { createSqlAuditSink } from '../../../src/adapters/sql/audit-sink.ts';
+import { runCli } from '../../../src/adapters/sql/cli/run.ts';
 import { postgresColumnType } from '../../../src/adapters/sql/column-types.ts';
 import { type MigrateOnOpen, openSqlDatabase } from '../../../src/adapters/sql/database.ts';
 import { SqlSchemaMismatchError } from '../../../src/adapters/sql/errors.ts';
@@ -77,6 +78,23 @@ async function withFresh(engine: Engine, test: (db: Fresh) => Promise<void>): Pr
   } finally {
     await db.drop();
   }
+}
+
+/** Runs the `lockwatch` command line with `args`; what it printed and its exit code. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    env: {},
+    now: () => Date.now(),
+  });
+  return { code, stdout, stderr };
 }
 
 /** The error of opening `url` with `migrate`, or undefined when it opened. */
@@ -244,6 +262,24 @@ function run(engine: Engine) {
       } finally {
         await lockwatch.close();
       }
+    });
+  });
+
+  it('lockwatch migrate status lists the migrations, then reports a table of another shape; migrate up refuses it', async () => {
+    await withFresh(engine, async (db) => {
+      await db.sql(strangers[0]!.create);
+      const status = await cli(['migrate', 'status', '--url', db.url]);
+      expect(status.code).toBe(1);
+      expect(status.stdout).toMatch(/pending {2}Migration\d+_init\n/);
+      expect(status.stderr).toContain('table lockwatch_window_state: primary key is missing');
+      const up = await cli(['migrate', 'up', '--url', db.url]);
+      expect(up.code).toBe(1);
+      expect(up.stderr).toContain('table lockwatch_window_state: ');
+      // A database without such a table: the list, and nothing on stderr.
+      await db.sql('drop table lockwatch_window_state');
+      const clean = await cli(['migrate', 'status', '--url', db.url]);
+      expect(clean).toMatchObject({ code: 0, stderr: '' });
+      expect(clean.stdout).toMatch(/\d+ pending\n$/);
     });
   });
 

@@ -6,7 +6,13 @@ import { isLockWatchError } from '../../../domain/errors.ts';
 import type { AuditQuery } from '../../../ports/audit.ts';
 import { createSqlAuditReader } from '../audit-reader.ts';
 import { defaultDatabaseUrl } from '../config.ts';
-import { openSqlDatabase, type SqlDatabase } from '../database.ts';
+import {
+  openSqlDatabase,
+  type SqlDatabase,
+  type SqlDatabaseOptions,
+  skipOpenShapeCheck,
+} from '../database.ts';
+import { SqlSchemaError, SqlSchemaMismatchError } from '../errors.ts';
 import { formatJson, formatTable } from './format.ts';
 
 /** Where the CLI writes and what it reads from its environment. */
@@ -204,7 +210,11 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       };
       checkQuery(query);
     }
-    db = await openSqlDatabase({ url, migrate: command === 'migrate' ? 'off' : 'check' });
+    db = await openSqlDatabase(
+      command === 'migrate'
+        ? ({ url, migrate: 'off', [skipOpenShapeCheck]: true } as SqlDatabaseOptions)
+        : { url, migrate: 'check' },
+    );
     if (command === 'migrate') return await migrate(db, action!, values.all === true, io);
     const reader = createSqlAuditReader(db);
     if (action === 'purge') {
@@ -233,6 +243,17 @@ async function migrate(db: SqlDatabase, action: string, all: boolean, io: CliIo)
     for (const name of executed) io.stdout(`  applied  ${name}\n`);
     for (const name of pending) io.stdout(`  pending  ${name}\n`);
     io.stdout(pending.length === 0 ? 'up to date\n' : `${pending.length} pending\n`);
+    try {
+      await db.assertMigrated();
+    } catch (error) {
+      // Pending migrations are listed above; a table of another shape is said after the list.
+      if (!(error instanceof SqlSchemaMismatchError)) {
+        if (error instanceof SqlSchemaError) return 0;
+        throw error;
+      }
+      io.stderr(`lockwatch: ${error.message}\n`);
+      return 1;
+    }
     return 0;
   }
   const names = action === 'up' ? await db.migrateUp() : await db.migrateDown({ all });
