@@ -144,10 +144,12 @@ if (framework === 'fastify') {
   // response's end as LockWatch's adapter does: what the adapter costs before the pipeline works.
   if (variant === 'bare' && process.env.BARE_HOOK !== undefined) {
     const { finishWith } = await import('../src/http/response-end.ts');
+    // A pipeline whose finish does nothing, and an empty context: only the tracking is measured.
     const ended = { finish: () => {} } as never;
+    const context = {} as never;
     const report = process.env.BARE_HOOK === 'finish';
-    app.addHook('onRequest', (request, _reply, done) => {
-      if (report) finishWith(ended, request.raw.socket && (_reply.raw as never), {} as never);
+    app.addHook('onRequest', (_request, reply, done) => {
+      if (report) finishWith(ended, reply.raw, context);
       done();
     });
   }
