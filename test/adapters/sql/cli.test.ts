@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createSqlAuditReader } from '../../../src/adapters/sql/audit-reader.ts';
 import { createSqlAuditSink } from '../../../src/adapters/sql/audit-sink.ts';
-import { type CliIo, parseTime, runCli, usage } from '../../../src/adapters/sql/cli/run.ts';
+import { parseTime, usage } from '../../../src/adapters/sql/cli/run.ts';
 import { openSqlDatabase } from '../../../src/adapters/sql/database.ts';
 import { InvalidOptionError } from '../../../src/domain/config/errors.ts';
 import { auditRecord } from '../../contracts/audit/index.ts';
 import { adminQuery } from '../../support/postgres.ts';
+import { cli as runCommand } from './cli-runner.ts';
 import {
   postgresAvailable,
   postgresTarget,
@@ -15,22 +16,8 @@ import {
 
 const t0 = 1_700_000_000_000;
 
-async function cli(args: string[], now = t0 + 100_000) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: {},
-    now: () => now,
-  };
-  const code = await runCli(args, io);
-  return { code, stdout, stderr };
-}
+/** The command line at a fixed time, 100 s after the records' base time. */
+const cli = (args: string[], now = t0 + 100_000) => runCommand(args, now);
 
 function commands(target: SqlTargetFixture) {
   it('migrate: status, down, status, up again on a migrated database', async () => {

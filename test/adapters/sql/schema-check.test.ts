@@ -5,7 +5,6 @@ import { MikroORM } from '@mikro-orm/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlAuditReader } from '../../../src/adapters/sql/audit-reader.ts';
 import { createSqlAuditSink } from '../../../src/adapters/sql/audit-sink.ts';
-import { runCli } from '../../../src/adapters/sql/cli/run.ts';
 import { postgresColumnType } from '../../../src/adapters/sql/column-types.ts';
 import { type MigrateOnOpen, openSqlDatabase } from '../../../src/adapters/sql/database.ts';
 import { SqlSchemaMismatchError } from '../../../src/adapters/sql/errors.ts';
@@ -14,6 +13,7 @@ import { inspectTables } from '../../../src/adapters/sql/schema-inspect.ts';
 import { expectedTables } from '../../../src/adapters/sql/schema-shape.ts';
 import { auditRecord } from '../../contracts/audit/index.ts';
 import { adminQuery, createTempDatabase, postgresService } from '../../support/postgres.ts';
+import { cli } from './cli-runner.ts';
 import { postgresAvailable } from './harness.ts';
 
 /** A database of one test's own. */
@@ -78,23 +78,6 @@ async function withFresh(engine: Engine, test: (db: Fresh) => Promise<void>): Pr
   } finally {
     await db.drop();
   }
-}
-
-/** Runs the `lockwatch` command line with `args`; what it printed and its exit code. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: {},
-    now: () => Date.now(),
-  });
-  return { code, stdout, stderr };
 }
 
 /** The error of opening `url` with `migrate`, or undefined when it opened. */
