@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -30,9 +31,15 @@ const { values, positionals } = parseArgs({
 const rounds = Number(values.rounds);
 const duration = Number(values.duration);
 const variants = positionals.map((spec) => {
-  const [label, rest] = spec.split('=', 2) as [string, string | undefined];
-  const [server, ...pairs] = (rest ?? '').split('|');
-  if (label === '' || server?.split(':').length !== 3) {
+  // Not split('=', 2): that drops everything after the second '=', the variant's settings with it.
+  const at = spec.indexOf('=');
+  const label = at < 0 ? '' : spec.slice(0, at);
+  const [server, ...pairs] = spec.slice(at + 1).split('|');
+  if (
+    label === '' ||
+    server?.split(':').length !== 3 ||
+    pairs.some((pair) => !pair.includes('='))
+  ) {
     throw new Error(`bad variant '${spec}': label=<framework>:<variant>:<store>[|NAME=value…]`);
   }
   const env: Record<string, string> = { LW_AUDIT: 'memory' };
@@ -44,6 +51,15 @@ const variants = positionals.map((spec) => {
 });
 if (variants.length === 0) throw new Error('give at least one variant; see the comment at the top');
 
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+
+/** Seconds of CPU the Redis server has used so far. */
+async function redisCpu(): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)![1]);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
 const work = mkdtempSync(join(tmpdir(), 'lockwatch-variants-'));
 const server = new URL('./http-server.ts', import.meta.url).pathname;
 
@@ -54,7 +70,9 @@ interface Cpu {
 }
 
 /** Runs one variant: start, warm up, measure, stop. */
-async function measure(variant: (typeof variants)[number]): Promise<{ rate: number; cpu: number }> {
+async function measure(
+  variant: (typeof variants)[number],
+): Promise<{ rate: number; cpu: number; redisCpu: number }> {
   const child = spawn(
     process.execPath,
     [server, ...variant.args, join(work, `${variant.label}.db`)],
@@ -80,27 +98,38 @@ async function measure(variant: (typeof variants)[number]): Promise<{ rate: numb
   }
   const url = `http://127.0.0.1:${/port (\d+)/.exec(output)![1]}/hello`;
   await autocannon({ url, connections: 64, duration: 2 }); // warm-up: JIT, connections
+  const redisBefore = await redisCpu();
   const before = await cpuReport('SIGUSR2');
   const result = await autocannon({ url, connections: 64, duration });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${variant.label}: errors`);
   const exited = once(child, 'exit');
   const after = await cpuReport('SIGTERM');
+  const redisAfter = await redisCpu();
   await exited;
-  const cpu =
-    (after.user + after.system - before.user - before.system) / (after.requests - before.requests);
-  return { rate: result.requests.total / duration, cpu };
+  const requests = after.requests - before.requests;
+  const cpu = (after.user + after.system - before.user - before.system) / requests;
+  return {
+    rate: result.requests.total / duration,
+    cpu,
+    redisCpu: ((redisAfter - redisBefore) * 1e6) / requests,
+  };
 }
 
 const samples = new Map(
-  variants.map((v) => [v.label, { rate: [] as number[], cpu: [] as number[] }]),
+  variants.map((v) => [
+    v.label,
+    { rate: [] as number[], cpu: [] as number[], redisCpu: [] as number[] },
+  ]),
 );
 try {
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? variants : [...variants].reverse();
     for (const variant of order) {
-      const { rate, cpu } = await measure(variant);
-      samples.get(variant.label)!.rate.push(rate);
-      samples.get(variant.label)!.cpu.push(cpu);
+      const { rate, cpu, redisCpu } = await measure(variant);
+      const sample = samples.get(variant.label)!;
+      sample.rate.push(rate);
+      sample.cpu.push(cpu);
+      sample.redisCpu.push(redisCpu);
       process.stderr.write(
         `round ${round + 1}/${rounds} ${variant.label}: ${Math.round(rate)} req/s\n`,
       );
@@ -108,14 +137,17 @@ try {
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
+  redis.disconnect();
 }
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const first = median(samples.get(variants[0]!.label)!.rate);
-console.log(`| variant | req/s | ratio to ${variants[0]!.label} | CPU µs/request |`);
-console.log('| --- | ---: | ---: | ---: |');
+console.log(
+  `| variant | req/s | ratio to ${variants[0]!.label} | CPU µs/request | Redis CPU µs/request |`,
+);
+console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const { label } of variants) {
   const s = samples.get(label)!;
   console.log(
-    `| ${label} | ${Math.round(median(s.rate)).toLocaleString('en-US')} | ${(median(s.rate) / first).toFixed(2)} | ${median(s.cpu).toFixed(1)} |`,
+    `| ${label} | ${Math.round(median(s.rate)).toLocaleString('en-US')} | ${(median(s.rate) / first).toFixed(2)} | ${median(s.cpu).toFixed(1)} | ${median(s.redisCpu).toFixed(1)} |`,
   );
 }
