@@ -92,14 +92,16 @@ function policyArgOf(policies: readonly Policy[]): string {
 }
 
 /**
- * Reads the evaluate script's reply, four integers per policy joined with
- * `:`, into outcomes; digit by digit, so no substring is made per number.
+ * Reads the evaluate script's reply, four integers per policy and call
+ * joined with `:`, into one decision per call; digit by digit, so no
+ * substring is made per number.
  */
-function outcomesOf(reply: unknown, count: number): PolicyOutcome[] {
+function decisionsOf(policies: readonly Policy[], reply: unknown, calls: number): Decision[] {
   if (typeof reply !== 'string') {
     throw new StoreUnavailableError(`Redis window store: unexpected script reply ${typeof reply}`);
   }
-  const numbers = new Array<number>(count * 4);
+  const count = policies.length;
+  const numbers = new Array<number>(count * 4 * calls);
   let index = 0;
   let value = 0;
   let negative = false;
@@ -112,23 +114,43 @@ function outcomesOf(reply: unknown, count: number): PolicyOutcome[] {
     } else if (c === 45) negative = true;
     else if (c >= 48 && c <= 57) value = value * 10 + (c - 48);
     else index = -1; // not an integer list: refused below
-    if (index < 0) break;
+    if (index < 0 || index > numbers.length) break;
   }
-  if (index !== count * 4) {
+  if (index !== numbers.length) {
     throw new StoreUnavailableError(`Redis window store: unexpected script reply '${reply}'`);
   }
-  const outcomes = new Array<PolicyOutcome>(count);
-  for (let i = 0; i < count; i++) {
-    const o = i * 4;
-    outcomes[i] = {
-      allowed: numbers[o] === 1,
-      remaining: numbers[o + 1]!,
-      resetMs: numbers[o + 2]!,
-      retryAfterMs: numbers[o + 3]!,
-    };
+  const decisions = new Array<Decision>(calls);
+  for (let call = 0; call < calls; call++) {
+    const outcomes = new Array<PolicyOutcome>(count);
+    for (let i = 0; i < count; i++) {
+      const o = (call * count + i) * 4;
+      outcomes[i] = {
+        allowed: numbers[o] === 1,
+        remaining: numbers[o + 1]!,
+        resetMs: numbers[o + 2]!,
+        retryAfterMs: numbers[o + 3]!,
+      };
+    }
+    decisions[call] = decide(policies, outcomes);
   }
-  return outcomes;
+  return decisions;
 }
+
+/** A check or peek made while an earlier call on its subject was in flight. */
+interface Queued {
+  readonly policies: readonly Policy[];
+  readonly cost: number;
+  readonly charge: boolean;
+  /** The script's time argument, read when the call was made. */
+  readonly now: string;
+  readonly resolve: (decision: Decision) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const first = (decisions: readonly Decision[]): Decision => decisions[0]!;
+
+/** At most this many calls go in one script call: Redis runs a script alone, so each stays short. */
+const maxCoalesced = 32;
 
 /**
  * Creates a window store on Redis. Every call is one round trip: one
@@ -137,6 +159,14 @@ function outcomesOf(reply: unknown, count: number): PolicyOutcome[] {
  * keys of a subject share a hash tag, so the same code serves a single Redis
  * and a Cluster. Failures reject with {@link StoreUnavailableError}; wrap the
  * store in a failure policy to decide what a request sees then.
+ *
+ * Checks and peeks go out when the current turn of the event loop ends
+ * (as ioredis's auto-pipelining does): the calls a turn made on one subject
+ * go together, each run of identical calls (same policy list, cost, kind and time)
+ * as one script call that decides them one after another, in the order they
+ * were made, exactly as if each had come alone. A flood from one client then
+ * costs Redis one script call per turn instead of one per request. Calls
+ * with an abort signal go out at once.
  */
 export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): RedisWindowStore {
   if (typeof options !== 'object' || options === null) {
@@ -194,7 +224,8 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
 
   // The call argument `<c|p>:<cost>:<extra ttl>`, kept for the small costs nearly every call has.
   const callArgs: string[][] = [[], []];
-  const callArgOf = (charge: boolean, cost: number): string => {
+  const callArgOf = (charge: boolean, cost: number, calls: number): string => {
+    if (calls > 1) return `${charge ? 'c' : 'p'}:${cost}:${extraTtl}:${calls}`;
     if (cost >= 64) return `${charge ? 'c' : 'p'}:${cost}:${extraTtl}`;
     const kept = callArgs[charge ? 1 : 0]!;
     let arg = kept[cost];
@@ -205,30 +236,98 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
     return arg;
   };
 
-  const evaluate = async (
+  /** Runs the evaluate script for `calls` identical calls in a row; rejects with a store error. */
+  const send = async (
+    subject: string,
+    policies: readonly Policy[],
+    cost: number,
+    charge: boolean,
+    now: string,
+    calls: number,
+  ): Promise<Decision[]> => {
+    const argv = keyArgs(subject, policies);
+    argv.push(now, callArgOf(charge, cost, calls), policyArgOf(policies));
+    let reply: unknown;
+    try {
+      reply = await runScriptArgv(client, evaluateScript, argv);
+    } catch (error) {
+      throw fail(error, undefined);
+    }
+    return decisionsOf(policies, reply, calls);
+  };
+
+  // Per subject called in this turn of the event loop, its calls in the order they were made;
+  // they go out when the turn ends.
+  const waiting = new Map<string, Queued[]>();
+  let flushing = false;
+
+  /** Sends each subject's calls, one script call per run of identical calls. */
+  const flush = (): void => {
+    flushing = false;
+    for (const [subject, queued] of waiting) {
+      if (closed) {
+        for (const call of queued) call.reject(new StoreClosedError('redis window store'));
+        continue;
+      }
+      for (let start = 0; start < queued.length; ) {
+        const head = queued[start]!;
+        let end = start + 1;
+        while (
+          end < queued.length &&
+          end - start < maxCoalesced &&
+          queued[end]!.policies === head.policies &&
+          queued[end]!.cost === head.cost &&
+          queued[end]!.charge === head.charge &&
+          queued[end]!.now === head.now
+        ) {
+          end++;
+        }
+        const run = end - start === queued.length ? queued : queued.slice(start, end);
+        // The subject's keys share a slot, so its runs go back to back on one connection, in order.
+        send(subject, head.policies, head.cost, head.charge, head.now, run.length).then(
+          (decisions) => {
+            for (let i = 0; i < run.length; i++) run[i]!.resolve(decisions[i]!);
+          },
+          (error: unknown) => {
+            for (const call of run) call.reject(error);
+          },
+        );
+        start = end;
+      }
+    }
+    waiting.clear();
+  };
+
+  const evaluate = (
     subject: string,
     policies: readonly Policy[],
     cost: number,
     charge: boolean,
     options: CallOptions | undefined,
   ): Promise<Decision> => {
-    if (closed) throw new StoreClosedError('redis window store');
-    validateCall(subject, policies, cost);
-    const argv = keyArgs(subject, policies);
-    argv.push(nowArg(), callArgOf(charge, cost), policyArgOf(policies));
-    const signal = options?.signal;
-    let reply: unknown;
-    if (signal === undefined) {
-      // The hot path (under a failure policy the store gets no signal): one await, no extra promise.
-      try {
-        reply = await runScriptArgv(client, evaluateScript, argv);
-      } catch (error) {
-        throw fail(error, undefined);
-      }
-    } else {
-      reply = await call(() => runScriptArgv(client, evaluateScript, argv), signal);
+    let now: string;
+    try {
+      if (closed) throw new StoreClosedError('redis window store');
+      validateCall(subject, policies, cost);
+      // Read now, not when the call goes out: a check decides at the time it was made.
+      now = nowArg();
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return decide(policies, outcomesOf(reply, policies.length));
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      return call(() => send(subject, policies, cost, charge, now, 1), signal).then(first);
+    }
+    return new Promise<Decision>((resolve, reject) => {
+      const call = { policies, cost, charge, now, resolve, reject };
+      const queued = waiting.get(subject);
+      if (queued === undefined) waiting.set(subject, [call]);
+      else queued.push(call);
+      if (!flushing) {
+        flushing = true;
+        setImmediate(flush);
+      }
+    });
   };
 
   const cluster = client instanceof Cluster ? client : undefined;
@@ -272,6 +371,8 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
     },
     async close() {
       if (closed) return;
+      // Calls made before close() go out now, as they would have at the end of this turn.
+      if (flushing) flush();
       closed = true;
       await release(connected);
     },

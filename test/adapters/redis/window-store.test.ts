@@ -311,6 +311,73 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
           await store.close();
         }
       });
+
+      it('sends the calls one turn makes on a subject together, one EVALSHA per run of identical calls, each decided in order', async () => {
+        const store = createRedisWindowStore({ client, prefix: testPrefix('coalesce') });
+        const limited = [
+          definePolicy({ name: 'ten', limit: 10, window: '1m' }),
+          definePolicy({
+            name: 'burst',
+            limit: 3,
+            window: '10s',
+            algorithm: 'sliding-log',
+            mode: 'observe',
+          }),
+        ];
+        await store.check('warm', limited, 1);
+        const sent: string[] = [];
+        type Send = (command: { name: string }, ...rest: unknown[]) => unknown;
+        const target = client as unknown as { sendCommand: Send };
+        const original = target.sendCommand;
+        target.sendCommand = (command, ...rest) => {
+          sent.push(command.name);
+          return original.call(client, command, ...rest);
+        };
+        const times = <T>(n: number, call: () => T): T[] => Array.from({ length: n }, call);
+        try {
+          const flood = await Promise.all([
+            ...times(25, () => store.check('flood', limited, 1)),
+            store.peek('flood', limited, 1),
+            ...times(3, () => store.check('flood', limited, 1)),
+            ...times(4, () => store.check('other', limited, 1)),
+          ]);
+          // Runs: 25 checks, the peek, 3 checks on 'flood'; 4 checks on 'other'.
+          expect(sent).toEqual(times(4, () => 'evalsha'));
+          const allowed = flood.map((decision) => decision.allowed);
+          expect(allowed).toEqual([
+            ...times(10, () => true),
+            ...times(15, () => false),
+            false,
+            ...times(3, () => false),
+            ...times(4, () => true),
+          ]);
+          expect(flood.slice(0, 10).map((decision) => decision.remaining)).toEqual([
+            9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
+          ]);
+          // The burst detector counts every attempt up to its threshold, in call order.
+          expect(flood.slice(0, 6).map((decision) => decision.observed[0]!.allowed)).toEqual([
+            true,
+            true,
+            true,
+            false,
+            false,
+            false,
+          ]);
+
+          // A run longer than 32 calls is split, so each script stays short.
+          sent.length = 0;
+          const many = await Promise.all(times(70, () => store.check('many', limited, 1)));
+          expect(sent).toEqual(times(3, () => 'evalsha'));
+          expect(many.filter((decision) => decision.allowed)).toHaveLength(10);
+          expect(many.slice(0, 10).every((decision) => decision.allowed)).toBe(true);
+        } finally {
+          target.sendCommand = original;
+          for (const subject of ['warm', 'flood', 'other', 'many']) {
+            await store.reset(subject, limited);
+          }
+          await store.close();
+        }
+      });
     });
   }
 });

@@ -161,6 +161,35 @@ const scenarioArb = (specArb: typeof policySpecArb, costArb: fc.Arbitrary<number
     }),
   );
 
+/**
+ * Calls made together (not awaited one by one): a store may send them
+ * together (the Redis store coalesces a turn's calls on a subject), and must
+ * still decide each as if the calls had come one after another, in the order
+ * they were made. Two policy lists, each one array used for every call, so
+ * identical calls can be recognised as such.
+ */
+const togetherArb = fc.array(policySpecArb, { minLength: 1, maxLength: 3 }).chain((specs) =>
+  fc.record({
+    specs: fc.constant(specs),
+    start: fc.integer({ min: 1_700_000_000_000, max: 1_700_100_000_000 }),
+    rounds: fc.array(
+      fc.record({
+        calls: fc.array(
+          fc.record({
+            charge: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, fc.constant(false)),
+            subject: fc.integer({ min: 0, max: 1 }),
+            list: fc.integer({ min: 0, max: 1 }),
+            cost: fc.oneof({ weight: 4, arbitrary: fc.constant(1) }, fc.constantFrom(0, 2)),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        advance: fc.oneof(fc.constantFrom(0, 1), fc.integer({ min: 0, max: 3000 })),
+      }),
+      { minLength: 1, maxLength: 6 },
+    ),
+  }),
+);
+
 const smallScenarios = scenarioArb(
   policySpecArb,
   fc.oneof(fc.constant(1), fc.integer({ min: 0, max: 12 })),
@@ -262,5 +291,37 @@ export function windowStoreModelContract(
         );
       },
     );
+
+    it('matches evaluate() in call order when calls are made together', async () => {
+      await fc.assert(
+        fc.asyncProperty(togetherArb, async ({ start, specs, rounds }) => {
+          run++;
+          clock = createManualClock(start);
+          const model = new Model(clockView);
+          const pool = specs.map((spec, i) => definePolicy({ name: `p${i}`, ...spec }));
+          const lists = [pool, [pool[0]!]];
+          for (const round of rounds) {
+            const expected: Decision[] = [];
+            const pending: Promise<Decision>[] = [];
+            for (const { charge, subject: index, list, cost } of round.calls) {
+              const subject = `${subjects[index]}#${run}`;
+              const policies = lists[list]!;
+              expected.push(model.run(subject, policies, cost, charge));
+              pending.push(
+                charge ? store.check(subject, policies, cost) : store.peek(subject, policies, cost),
+              );
+            }
+            const actual = await Promise.all(pending);
+            expect({ now: clock.now(), calls: round.calls, decisions: actual }).toEqual({
+              now: clock.now(),
+              calls: round.calls,
+              decisions: expected,
+            });
+            clock.advance(round.advance);
+          }
+        }),
+        { numRuns: Math.ceil(numRuns / 2) },
+      );
+    });
   });
 }

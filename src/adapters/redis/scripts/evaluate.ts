@@ -15,22 +15,28 @@ import { stepsLua } from './steps.ts';
  *
  * KEYS: one state key per policy, in policy order.
  * ARGV[1]: now (epoch ms), or empty for the server's TIME.
- * ARGV[2]: `<c|p>:<cost>:<extra>`: check or peek, the cost, and the extra
- * TTL ms in client-time mode (`-1` in server-time mode: keys then expire
- * exactly when their state does, PXAT).
+ * ARGV[2]: `<c|p>:<cost>:<extra>[:<count>]`: check or peek, the cost, the
+ * extra TTL ms in client-time mode (`-1` in server-time mode: keys then
+ * expire exactly when their state does, PXAT), and how many identical calls
+ * to make one after another (1 when left out): concurrent checks of one
+ * subject that the client coalesced, each decided as if it had come alone,
+ * in order, with each key written once at the end.
  * ARGV[3]: per policy `<algorithm letter><mode letter>:<limit>:<window ms>:<burst>`,
  * joined with `;` (`ge:100:60000:100;lo:50:10000:50`).
  *
- * Returns one string, four integers per policy joined with `:`: allowed
- * (1/0), remaining, resetMs, retryAfterMs. The caller builds the decision
- * with `decide()`.
+ * Returns one string, four integers per policy and call joined with `:`:
+ * allowed (1/0), remaining, resetMs, retryAfterMs. The caller builds each
+ * decision with `decide()`. (One string rather than an array of integers:
+ * ioredis reads an array's integers one by one, several times slower.)
  */
 export const evaluateLua = `${stepsLua}${timeFromArg(1)}
 local call_spec = ARGV[2]
 local c1 = find(call_spec, ':', 3, true)
+local c2 = find(call_spec, ':', c1 + 1, true)
 local charge = byte(call_spec, 1) == 99
 local cost = tonumber(sub(call_spec, 3, c1 - 1))
-local extra = tonumber(sub(call_spec, c1 + 1))
+local extra = tonumber(sub(call_spec, c1 + 1, (c2 or 0) - 1))
+local calls = c2 and tonumber(sub(call_spec, c2 + 1)) or 1
 local n = #KEYS
 
 -- Five slots per policy: algorithm letter, mode letter, limit, window ms, burst.
@@ -59,43 +65,76 @@ local function write(key, value, expires)
   end
 end
 
+-- Within one script call time stands still, so a step on an unchanged state gives the same
+-- result again: a policy that was not charged (a refusal, or a burst detector past its
+-- threshold, the common case in a flood) is stepped and its result written out once, not
+-- once per call.
+
 -- One policy (the common case): it is charged exactly when it admits, so
--- the general two passes below reduce to one step.
+-- the general two passes below reduce to one step per call.
 if n == 1 then
   local kind, limit, w, burst = p[1], p[3], p[4], p[5]
   local raw = redis.call('GET', KEYS[1])
-  local ok, rem, reset, retry, expires, value = step(kind, raw, now, limit, w, burst, cost)
-  if ok and not charge then
-    ok, rem, reset = step(kind, raw, now, limit, w, burst, 0)
-    retry = 0
-  elseif value then
-    write(KEYS[1], value, expires)
+  local out, written, expires_at = {}, nil, 0
+  local result = nil
+  for call = 1, calls do
+    if not result then
+      local ok, rem, reset, retry, expires, value = step(kind, raw, now, limit, w, burst, cost)
+      if ok and not charge then
+        ok, rem, reset = step(kind, raw, now, limit, w, burst, 0)
+        retry = 0
+      end
+      out[call] = (ok and '1:' or '0:') .. rem .. ':' .. reset .. ':' .. retry
+      if ok and charge and value then
+        raw, written, expires_at = value, value, expires
+      else
+        result = out[call]
+      end
+    else
+      out[call] = result
+    end
   end
-  return (ok and '1:' or '0:') .. rem .. ':' .. reset .. ':' .. retry
+  if written then write(KEYS[1], written, expires_at) end
+  return table.concat(out, ':')
 end
 
 local raws = redis.call('MGET', unpack(KEYS))
--- Six slots per policy: allowed, remaining, resetMs, retryAfterMs, expiresAt, new state.
-local r = {}
-local enforce_admits = true
-for i = 1, n do
-  local j, k = 6 * i, 5 * i
-  r[j - 5], r[j - 4], r[j - 3], r[j - 2], r[j - 1], r[j] =
-    step(p[k - 4], raws[i], now, p[k - 2], p[k - 1], p[k], cost)
-  if not r[j - 5] and p[k - 3] == 101 then enforce_admits = false end
-end
+-- The state each key gets at the end (nil: unchanged) and when that state expires.
+local written, expires_at = {}, {}
+-- Six slots per policy: allowed, remaining, resetMs, retryAfterMs, expiresAt, new state;
+-- stepped[i] says they still hold the step of policy i on its current state, refused[i] is
+-- then its refusal written out.
+local r, stepped, refused = {}, {}, {}
 local out = {}
-for i = 1, n do
-  local j, k = 6 * i, 5 * i
-  local ok = r[j - 5]
-  local charged = charge and ok and (enforce_admits or p[k - 3] == 111)
-  if charged or not ok then
-    out[i] = (ok and '1:' or '0:') .. r[j - 4] .. ':' .. r[j - 3] .. ':' .. r[j - 2]
-  else
-    local _, rem, reset = step(p[k - 4], raws[i], now, p[k - 2], p[k - 1], p[k], 0)
-    out[i] = '1:' .. rem .. ':' .. reset .. ':0'
+for call = 1, calls do
+  local enforce_admits = true
+  for i = 1, n do
+    local j, k = 6 * i, 5 * i
+    if not stepped[i] then
+      r[j - 5], r[j - 4], r[j - 3], r[j - 2], r[j - 1], r[j] =
+        step(p[k - 4], raws[i], now, p[k - 2], p[k - 1], p[k], cost)
+      stepped[i], refused[i] = true, nil
+    end
+    if not r[j - 5] and p[k - 3] == 101 then enforce_admits = false end
   end
-  if charged and r[j] then write(KEYS[i], r[j], r[j - 1]) end
+  for i = 1, n do
+    local j, k = 6 * i, 5 * i
+    local ok = r[j - 5]
+    local charged = charge and ok and (enforce_admits or p[k - 3] == 111)
+    if not ok then
+      if not refused[i] then refused[i] = '0:' .. r[j - 4] .. ':' .. r[j - 3] .. ':' .. r[j - 2] end
+      out[#out + 1] = refused[i]
+    elseif charged then
+      out[#out + 1] = '1:' .. r[j - 4] .. ':' .. r[j - 3] .. ':' .. r[j - 2]
+      if r[j] then raws[i], written[i], expires_at[i], stepped[i] = r[j], r[j], r[j - 1], false end
+    else
+      local _, rem, reset = step(p[k - 4], raws[i], now, p[k - 2], p[k - 1], p[k], 0)
+      out[#out + 1] = '1:' .. rem .. ':' .. reset .. ':0'
+    end
+  end
+end
+for i = 1, n do
+  if written[i] then write(KEYS[i], written[i], expires_at[i]) end
 end
 return table.concat(out, ':')
 `;
