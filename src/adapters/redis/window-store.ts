@@ -36,6 +36,13 @@ export interface RedisWindowStoreOptions extends RedisConnectionOptions {
    * early.
    */
   readonly clockSkewMs?: number | undefined;
+  /**
+   * Send the checks and peeks that one turn of the event loop makes on a
+   * subject together, at the end of the turn (true, the default); false
+   * sends each call at once. Turn it off in a test suite whose fake timers
+   * replace `setImmediate` before LockWatch is imported.
+   */
+  readonly coalesce?: boolean | undefined;
 }
 
 /** A {@link WindowStore} on a single Redis or a Redis Cluster. */
@@ -136,7 +143,7 @@ function decisionsOf(policies: readonly Policy[], reply: unknown, calls: number)
   return decisions;
 }
 
-/** A check or peek made while an earlier call on its subject was in flight. */
+/** A check or peek waiting for the end of the turn it was made in. */
 interface Queued {
   readonly policies: readonly Policy[];
   readonly cost: number;
@@ -148,6 +155,18 @@ interface Queued {
 }
 
 const first = (decisions: readonly Decision[]): Decision => decisions[0]!;
+
+/** The same policies in the same order (policies are frozen, so one object is one policy). */
+function samePolicies(a: readonly Policy[], b: readonly Policy[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// Taken when this module loads, so that a test suite's fake timers installed later (which
+// replace the global) do not hold back every Redis call until they are advanced.
+const atTurnEnd = globalThis.setImmediate;
 
 /** At most this many calls go in one script call: Redis runs a script alone, so each stays short. */
 const maxCoalesced = 32;
@@ -162,11 +181,13 @@ const maxCoalesced = 32;
  *
  * Checks and peeks go out when the current turn of the event loop ends
  * (as ioredis's auto-pipelining does): the calls a turn made on one subject
- * go together, each run of identical calls (same policy list, cost, kind and time)
+ * go together, each run of identical calls (the same policies, cost, kind and time)
  * as one script call that decides them one after another, in the order they
  * were made, exactly as if each had come alone. A flood from one client then
- * costs Redis one script call per turn instead of one per request. Calls
- * with an abort signal go out at once.
+ * costs Redis one script call per turn instead of one per request. A call
+ * with an abort signal, a refund or a reset goes out at once, after the
+ * calls already waiting on its subject. `coalesce: false` sends every call
+ * at once (for test suites whose fake timers hold back `setImmediate`).
  */
 export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): RedisWindowStore {
   if (typeof options !== 'object' || options === null) {
@@ -181,6 +202,10 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
     0,
     366 * 86_400_000,
   );
+  const coalesce = options.coalesce ?? true;
+  if (typeof coalesce !== 'boolean') {
+    throw new InvalidOptionError('coalesce', coalesce, 'true or false');
+  }
   const connected = connect(options);
   const client: RedisClient = connected.client;
   const extraTtl = time === 'server' ? '-1' : String(clockSkewMs);
@@ -261,61 +286,76 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
   const waiting = new Map<string, Queued[]>();
   let flushing = false;
 
-  /** Sends each subject's calls, one script call per run of identical calls. */
+  /** Sends one subject's calls, one script call per run of identical calls, in order. */
+  const sendRuns = (subject: string, queued: Queued[]): void => {
+    if (closed) {
+      for (const call of queued) call.reject(new StoreClosedError('redis window store'));
+      return;
+    }
+    for (let start = 0; start < queued.length; ) {
+      const head = queued[start]!;
+      let end = start + 1;
+      while (
+        end < queued.length &&
+        end - start < maxCoalesced &&
+        samePolicies(queued[end]!.policies, head.policies) &&
+        queued[end]!.cost === head.cost &&
+        queued[end]!.charge === head.charge &&
+        queued[end]!.now === head.now
+      ) {
+        end++;
+      }
+      const run = end - start === queued.length ? queued : queued.slice(start, end);
+      // The subject's keys share a slot, so its runs go back to back on one connection, in order.
+      send(subject, head.policies, head.cost, head.charge, head.now, run.length).then(
+        (decisions) => {
+          for (let i = 0; i < run.length; i++) run[i]!.resolve(decisions[i]!);
+        },
+        (error: unknown) => {
+          for (const call of run) call.reject(error);
+        },
+      );
+      start = end;
+    }
+  };
+
+  /** At the end of the turn: sends every subject's calls. */
   const flush = (): void => {
     flushing = false;
-    for (const [subject, queued] of waiting) {
-      if (closed) {
-        for (const call of queued) call.reject(new StoreClosedError('redis window store'));
-        continue;
-      }
-      for (let start = 0; start < queued.length; ) {
-        const head = queued[start]!;
-        let end = start + 1;
-        while (
-          end < queued.length &&
-          end - start < maxCoalesced &&
-          queued[end]!.policies === head.policies &&
-          queued[end]!.cost === head.cost &&
-          queued[end]!.charge === head.charge &&
-          queued[end]!.now === head.now
-        ) {
-          end++;
-        }
-        const run = end - start === queued.length ? queued : queued.slice(start, end);
-        // The subject's keys share a slot, so its runs go back to back on one connection, in order.
-        send(subject, head.policies, head.cost, head.charge, head.now, run.length).then(
-          (decisions) => {
-            for (let i = 0; i < run.length; i++) run[i]!.resolve(decisions[i]!);
-          },
-          (error: unknown) => {
-            for (const call of run) call.reject(error);
-          },
-        );
-        start = end;
-      }
-    }
+    for (const [subject, queued] of waiting) sendRuns(subject, queued);
     waiting.clear();
+  };
+
+  /** Sends the calls waiting on `subject` now, so that a call about to go out at once stays behind them. */
+  const sendWaiting = (subject: string): void => {
+    const queued = waiting.get(subject);
+    if (queued === undefined) return;
+    waiting.delete(subject);
+    sendRuns(subject, queued);
   };
 
   const evaluate = (
     subject: string,
-    policies: readonly Policy[],
+    given: readonly Policy[],
     cost: number,
     charge: boolean,
     options: CallOptions | undefined,
   ): Promise<Decision> => {
+    let policies: readonly Policy[];
     let now: string;
     try {
       if (closed) throw new StoreClosedError('redis window store');
-      validateCall(subject, policies, cost);
+      validateCall(subject, given, cost);
+      // The list as it is now: a caller may change its array before the call goes out.
+      policies = Object.isFrozen(given) ? given : Object.freeze([...given]);
       // Read now, not when the call goes out: a check decides at the time it was made.
       now = nowArg();
     } catch (error) {
       return Promise.reject(error);
     }
     const signal = options?.signal;
-    if (signal !== undefined) {
+    if (signal !== undefined || !coalesce) {
+      sendWaiting(subject);
       return call(() => send(subject, policies, cost, charge, now, 1), signal).then(first);
     }
     return new Promise<Decision>((resolve, reject) => {
@@ -325,7 +365,7 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
       else queued.push(call);
       if (!flushing) {
         flushing = true;
-        setImmediate(flush);
+        atTurnEnd(flush);
       }
     });
   };
@@ -360,6 +400,7 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
       if (enforced.length === 0 || cost === 0) return;
       const argv = keyArgs(subject, enforced);
       argv.push(nowArg(), cost);
+      sendWaiting(subject);
       for (const policy of enforced) argv.push(...argsOf(policy).refund);
       await call(() => runScriptArgv(client, refundScript, argv), options?.signal);
     },
@@ -367,6 +408,7 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
       if (closed) throw new StoreClosedError('redis window store');
       validateCall(subject, policies, 0);
       const keys = keyArgs(subject, policies).slice(1) as string[];
+      sendWaiting(subject);
       await call(() => client.del(...keys), options?.signal);
     },
     async close() {

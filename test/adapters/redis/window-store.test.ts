@@ -1,5 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../../../src/adapters/clock/manual.ts';
 import { subjectTag, windowKey } from '../../../src/adapters/redis/keys.ts';
 import { slotOfTag } from '../../../src/adapters/redis/slot.ts';
@@ -33,6 +33,7 @@ describe('createRedisWindowStore options', () => {
       [{ url: 'redis://127.0.0.1:1', prefix: '{x}' }, 'prefix'],
       [{ url: 'redis://127.0.0.1:1', time: 'local' }, 'time'],
       [{ url: 'redis://127.0.0.1:1', clockSkewMs: -1 }, 'clockSkewMs'],
+      [{ url: 'redis://127.0.0.1:1', coalesce: 'yes' }, 'coalesce'],
       [{ url: 'redis://127.0.0.1:1', nodes: [{ host: '127.0.0.1', port: 1 }] }, 'client'],
       [{ client: {} }, 'client'],
       [{ nodes: [] }, 'nodes'],
@@ -324,7 +325,11 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
             mode: 'observe',
           }),
         ];
-        await store.check('warm', limited, 1);
+        // Each subject's first script call loads the script on its node (a Cluster has three).
+        for (const subject of ['warm', 'flood', 'other', 'many']) {
+          await store.check(subject, limited, 1);
+          await store.reset(subject, limited);
+        }
         const sent: string[] = [];
         type Send = (command: { name: string }, ...rest: unknown[]) => unknown;
         const target = client as unknown as { sendCommand: Send };
@@ -377,6 +382,77 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
           }
           await store.close();
         }
+      });
+
+      it('keeps call order on a subject: a call with a signal, a refund or a reset made after waiting calls goes out after them', async () => {
+        const store = createRedisWindowStore({ client, prefix: testPrefix('order') });
+        const one = [definePolicy({ name: 'one', limit: 1, window: '1m' })];
+        const signal = new AbortController().signal;
+        const [plain, signalled] = await Promise.all([
+          store.check('signal', one, 1),
+          store.check('signal', one, 1, { signal }),
+        ]);
+        expect([plain.allowed, signalled.allowed]).toEqual([true, false]);
+        await Promise.all([store.check('reset', one, 1), store.reset('reset', one)]);
+        expect((await store.peek('reset', one, 1)).remaining).toBe(1);
+        await Promise.all([store.check('refund', one, 1), store.refund('refund', one, 1)]);
+        expect((await store.peek('refund', one, 1)).remaining).toBe(1);
+        for (const subject of ['signal', 'reset', 'refund']) await store.reset(subject, one);
+        await store.close();
+      });
+
+      it('decides a call on its policy list as it was when the call was made', async () => {
+        const store = createRedisWindowStore({ client, prefix: testPrefix('snapshot') });
+        const one = definePolicy({ name: 'one', limit: 1, window: '1m' });
+        const two = definePolicy({ name: 'two', limit: 2, window: '1m' });
+        const list = [two];
+        const first = store.check('list', list, 1);
+        list[0] = one;
+        const second = store.check('list', list, 1);
+        const decisions = await Promise.all([first, second]);
+        expect(decisions.map((decision) => [decision.policy, decision.allowed])).toEqual([
+          ['two', true],
+          ['one', true],
+        ]);
+        expect((await store.peek('list', [two], 0)).remaining).toBe(1);
+        expect((await store.peek('list', [one], 0)).remaining).toBe(0);
+        await store.reset('list', [one, two]);
+        await store.close();
+      });
+
+      it('answers under fake timers installed after it was loaded, and with coalesce: false sends each call at once', async () => {
+        const policies1 = [definePolicy({ name: 'x', limit: 5, window: '1m' })];
+        const coalescing = createRedisWindowStore({ client, prefix: testPrefix('fake') });
+        const direct = createRedisWindowStore({
+          client,
+          prefix: testPrefix('direct'),
+          coalesce: false,
+        });
+        await coalescing.check('warm', policies1, 1);
+        const sent: string[] = [];
+        type Send = (command: { name: string }, ...rest: unknown[]) => unknown;
+        const target = client as unknown as { sendCommand: Send };
+        const original = target.sendCommand;
+        target.sendCommand = (command, ...rest) => {
+          sent.push(command.name);
+          return original.call(client, command, ...rest);
+        };
+        vi.useFakeTimers({ toFake: ['setImmediate', 'setTimeout'] });
+        try {
+          expect((await coalescing.check('fake', policies1, 1)).remaining).toBe(4);
+          const calls = [direct.check('warm', policies1, 1), direct.check('warm', policies1, 1)];
+          // Sent before this turn ends: no timer involved.
+          expect(sent.filter((name) => name.startsWith('eval'))).toHaveLength(3);
+          expect((await Promise.all(calls)).map((decision) => decision.remaining)).toEqual([4, 3]);
+        } finally {
+          vi.useRealTimers();
+          target.sendCommand = original;
+        }
+        await coalescing.reset('warm', policies1);
+        await coalescing.reset('fake', policies1);
+        await direct.reset('warm', policies1);
+        await coalescing.close();
+        await direct.close();
       });
     });
   }
