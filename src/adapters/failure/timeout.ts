@@ -177,3 +177,40 @@ export function callWithTimeout<T>(
     );
   });
 }
+
+/**
+ * {@link callWithTimeout} for a call that gets no signal, made by a caller
+ * that has none: calls `settle` once, with how `pending` ended or with a
+ * `StoreTimeoutError` at `timeoutMs` of `clock` time, whichever comes
+ * first; a later settlement is ignored. No promise, controller or outcome
+ * object of its own: this is the request path of a store that cannot stop
+ * on abort (Redis).
+ */
+export function settleWithin<T>(
+  clock: Clock,
+  timeoutMs: number,
+  pending: Promise<T>,
+  settle: (ok: boolean, result: unknown) => void,
+): void {
+  let done = false;
+  const queue = queueFor(clock, timeoutMs);
+  const sequence = queue.add(() => {
+    if (done) return;
+    done = true;
+    settle(false, new StoreTimeoutError(timeoutMs));
+  });
+  pending.then(
+    (value) => {
+      if (done) return;
+      done = true;
+      queue.clear(sequence);
+      settle(true, value);
+    },
+    (error: unknown) => {
+      if (done) return;
+      done = true;
+      queue.clear(sequence);
+      settle(false, error);
+    },
+  );
+}

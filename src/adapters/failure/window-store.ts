@@ -20,7 +20,7 @@ import type { CallOptions } from '../../ports/call-options.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { WindowStore } from '../../ports/window-store.ts';
 import { systemClock } from '../clock/system.ts';
-import { callWithTimeout } from './timeout.ts';
+import { callWithTimeout, settleWithin } from './timeout.ts';
 
 /** Options of {@link withFailurePolicy}. */
 export interface FailurePolicyStoreOptions extends FailureOptions {
@@ -214,6 +214,80 @@ export function withFailurePolicy(
     options?.signal?.throwIfAborted();
   };
 
+  /** What `check` or `peek` answers when the primary cannot. */
+  const degradedDecision = async (
+    operation: 'check' | 'peek',
+    subject: string,
+    policies: readonly Policy[],
+    cost: number,
+    signal: AbortSignal | undefined,
+    retryAt: number,
+  ): Promise<Decision> => {
+    const now = clock.now();
+    if (policy.policy === 'open') return openDecision(policies, cost, now, operation === 'check');
+    if (policy.policy === 'closed') {
+      return closedDecision(policies, cost, now, closedRetryAfterMs(retryAt, now));
+    }
+    const answer = await fallback![operation](subject, policies, cost, { signal });
+    return { ...answer, degraded: true };
+  };
+
+  /**
+   * `check` or `peek` on a primary that gets no signal, for a caller without
+   * one (the HTTP path on Redis): what {@link guarded} does, with one promise
+   * per call and no outcome objects.
+   */
+  const unsignalledDecision = (
+    operation: 'check' | 'peek',
+    subject: string,
+    policies: readonly Policy[],
+    cost: number,
+  ): Promise<Decision> => {
+    const breaker = breakerFor(subject);
+    const admission = breaker.admit();
+    if (!admission.allowed) {
+      events.emit({
+        type: 'degraded',
+        operation,
+        policy: policy.policy,
+        cause: 'circuit_open',
+        at: clock.now(),
+      });
+      return degradedDecision(operation, subject, policies, cost, undefined, admission.retryAt);
+    }
+    const { permit } = admission;
+    let pending: Promise<Decision>;
+    try {
+      pending = Promise.resolve(primary[operation](subject, policies, cost, undefined));
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    return new Promise<Decision>((resolve, reject) => {
+      settleWithin(clock, policy.timeoutMs, pending, (ok, result) => {
+        if (ok) {
+          breaker.succeeded(permit);
+          resolve(result as Decision);
+          return;
+        }
+        if (isUsageError(result)) {
+          breaker.released(permit);
+          reject(result);
+          return;
+        }
+        events.emit({ type: 'failure', operation, error: result, at: clock.now() });
+        breaker.failed(permit);
+        events.emit({
+          type: 'degraded',
+          operation,
+          policy: policy.policy,
+          cause: 'failure',
+          at: clock.now(),
+        });
+        resolve(degradedDecision(operation, subject, policies, cost, undefined, breaker.retryAt));
+      });
+    });
+  };
+
   const decision = (
     operation: 'check' | 'peek',
     subject: string,
@@ -223,21 +297,15 @@ export function withFailurePolicy(
   ): Promise<Decision> => {
     start(subject, policies, cost, options);
     const signal = options?.signal;
+    if (signal === undefined && !abortsPrimary) {
+      return unsignalledDecision(operation, subject, policies, cost);
+    }
     return guarded(
       operation,
       subject,
       options,
       (own) => primary[operation](subject, policies, cost, own),
-      async (retryAt) => {
-        const now = clock.now();
-        if (policy.policy === 'open')
-          return openDecision(policies, cost, now, operation === 'check');
-        if (policy.policy === 'closed') {
-          return closedDecision(policies, cost, now, closedRetryAfterMs(retryAt, now));
-        }
-        const answer = await fallback![operation](subject, policies, cost, { signal });
-        return { ...answer, degraded: true };
-      },
+      (retryAt) => degradedDecision(operation, subject, policies, cost, signal, retryAt),
     );
   };
 

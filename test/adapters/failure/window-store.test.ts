@@ -11,7 +11,7 @@ import type { FailureEvent } from '../../../src/domain/failure/events.ts';
 import type { FailureMode } from '../../../src/domain/failure/policy.ts';
 import { definePolicy } from '../../../src/domain/ratelimit/policy.ts';
 import type { WindowStore } from '../../../src/ports/window-store.ts';
-import { createSwitchableStore } from '../../support/switchable-store.ts';
+import { createSwitchableStore, type SwitchableStore } from '../../support/switchable-store.ts';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -31,9 +31,14 @@ const limit3 = definePolicy({ name: 'three', limit: 3, window: '1m' });
 const timeoutMs = 50;
 const cooldownMs = 5000;
 
-function setup(policy: FailureMode, extra: Partial<FailurePolicyStoreOptions> = {}) {
+function setup(
+  policy: FailureMode,
+  extra: Partial<FailurePolicyStoreOptions> = {},
+  prepare: (primary: SwitchableStore) => void = () => {},
+) {
   const clock = createManualClock(1_700_006_400_000);
   const primary = createSwitchableStore(clock);
+  prepare(primary);
   const events: FailureEvent[] = [];
   const store = withFailurePolicy(primary, {
     policy,
@@ -448,6 +453,88 @@ describe('withFailurePolicy: aborts and usage errors', () => {
     expect(store.state).toBe('closed');
     expect(events).toEqual([]);
   });
+});
+
+describe('withFailurePolicy: a primary that an abort cannot stop (Redis) is answered as one that can', () => {
+  /** Runs one scenario on a primary of each kind and returns what the caller saw, step by step. */
+  async function transcript(policy: FailureMode, stopsOnAbort: boolean): Promise<unknown[]> {
+    const { clock, primary, store, events } = setup(policy, {}, (primary) => {
+      if (stopsOnAbort) return;
+      primary.ignoreAbort = true;
+      Object.assign(primary, { stopsOnAbort: false });
+    });
+    const seen: unknown[] = [];
+    const answer = async (call: Promise<unknown>, advanceMs = 0) => {
+      const tracked = track(call);
+      await flush();
+      if (advanceMs > 0) {
+        clock.advance(advanceMs);
+        await flush();
+      }
+      const value = tracked.value as
+        | { allowed: boolean; remaining: number; degraded?: boolean }
+        | undefined;
+      seen.push({
+        settled: tracked.settled,
+        allowed: value?.allowed,
+        remaining: value?.remaining,
+        degraded: value?.degraded,
+        error: (tracked.error as { code?: string } | undefined)?.code,
+        events: events
+          .splice(0)
+          .map((e) =>
+            e.type === 'state'
+              ? `${e.from}>${e.to}`
+              : e.type === 'degraded'
+                ? `degraded:${e.cause}:${e.operation}`
+                : `${e.type}:${e.operation}`,
+          ),
+        state: store.state,
+      });
+    };
+    await answer(store.check('a', [limit3], 1));
+    await answer(store.peek('a', [limit3], 1));
+    primary.mode = 'fail';
+    for (let i = 0; i < 4; i++) await answer(store.check('a', [limit3], 1));
+    await answer(store.peek('a', [limit3], 1));
+    clock.advance(cooldownMs);
+    primary.mode = 'ok';
+    await answer(store.check('a', [limit3], 1));
+    primary.mode = 'hang';
+    await answer(store.check('b', [limit3], 1), timeoutMs);
+    primary.failHung(); // a late answer changes nothing
+    primary.mode = 'ok';
+    await answer(store.check('b', [limit3], 1));
+    await answer(store.check('b', [limit3], -1));
+    await primary.close();
+    await answer(store.check('a', [limit3], 1));
+    await answer(store.peek('a', [limit3], 1));
+    await store.close();
+    return seen;
+  }
+
+  for (const policy of ['open', 'closed', 'fallback'] as const) {
+    it(`${policy}: the same decisions, errors, events and breaker states at every step`, async () => {
+      const abortable = await transcript(policy, true);
+      const unstoppable = await transcript(policy, false);
+      expect(unstoppable).toEqual(abortable);
+      // The scenario reaches each case: failures, the open breaker, a timeout, usage errors.
+      const events = abortable.flatMap((step) => (step as { events: string[] }).events);
+      expect(events).toEqual(
+        expect.arrayContaining([
+          'failure:check',
+          'degraded:failure:check',
+          'closed>open',
+          'degraded:circuit_open:check',
+          'degraded:circuit_open:peek',
+          'half-open>closed',
+        ]),
+      );
+      expect(abortable.map((step) => (step as { error?: string }).error)).toEqual(
+        expect.arrayContaining(['invalid_option', 'store_closed']),
+      );
+    });
+  }
 });
 
 describe('withFailurePolicy: refund and reset under failure', () => {
