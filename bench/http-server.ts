@@ -48,7 +48,13 @@ async function composed() {
     const redisOptions = process.env.LW_REDIS_OPTIONS
       ? JSON.parse(process.env.LW_REDIS_OPTIONS)
       : undefined;
-    window = createRedisWindowStore({ url: redisUrl, prefix, redisOptions });
+    // LW_COALESCE=off: every check goes out at once (the store's `coalesce: false`).
+    window = createRedisWindowStore({
+      url: redisUrl,
+      prefix,
+      redisOptions,
+      coalesce: process.env.LW_COALESCE !== 'off',
+    });
   } else window = createMemoryWindowStore();
   // LW_AUDIT=off|memory|discard|sqlite|postgres and LW_BURST=off switch a part off or swap it, to measure what each costs.
   const { createMemoryAuditSink } = await import('../src/index.ts');
