@@ -181,9 +181,9 @@ const maxCoalesced = 32;
  *
  * Checks and peeks go out when the current turn of the event loop ends
  * (as ioredis's auto-pipelining does): the calls a turn made on one subject
- * go together, each run of identical calls (the same policies, cost, kind and time)
- * as one script call that decides them one after another, in the order they
- * were made, exactly as if each had come alone. A flood from one client then
+ * go together, each run of identical calls (the same policies, cost, kind
+ * and time) as one script call that decides them one after another, in the
+ * order they were made: the decisions of calls made one by one. A flood from one client then
  * costs Redis one script call per turn instead of one per request. A call
  * with an abort signal, a refund or a reset goes out at once, after the
  * calls already waiting on its subject. `coalesce: false` sends every call

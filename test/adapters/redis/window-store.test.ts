@@ -13,6 +13,23 @@ import { redisTargets } from './harness.ts';
 import { hostileSubjects } from './subjects.ts';
 
 const { targets, missing } = redisTargets();
+
+/**
+ * Records the name of every command `client` sends from now on (the server is
+ * shared with other test files running at the same time, so its counters
+ * cannot be exact); `restore` stops recording.
+ */
+function recordCommands(client: Redis | Cluster): { sent: string[]; restore: () => void } {
+  const sent: string[] = [];
+  type Send = (command: { name: string }, ...rest: unknown[]) => unknown;
+  const target = client as unknown as { sendCommand: Send };
+  const original = target.sendCommand;
+  target.sendCommand = (command, ...rest) => {
+    sent.push(command.name);
+    return original.call(client, command, ...rest);
+  };
+  return { sent, restore: () => (target.sendCommand = original) };
+}
 const policies = [
   definePolicy({ name: 'per-second', limit: 10, window: '1s' }),
   definePolicy({ name: 'per-day', limit: 1000, window: '1d', algorithm: 'sliding-window' }),
@@ -293,22 +310,13 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
       it('answers a check with one EVALSHA, however many policies', async () => {
         const store = createRedisWindowStore({ client, prefix: testPrefix('count') });
         await store.check('warm', policies, 1);
-        // Count what this client sends (the server is shared with other test
-        // files running at the same time, so its counters cannot be exact).
-        const sent: string[] = [];
-        type Send = (command: { name: string }, ...rest: unknown[]) => unknown;
-        const target = client as unknown as { sendCommand: Send };
-        const original = target.sendCommand;
-        target.sendCommand = (command, ...rest) => {
-          sent.push(command.name);
-          return original.call(client, command, ...rest);
-        };
+        const { sent, restore } = recordCommands(client);
         try {
           const checks = 50;
           for (let i = 0; i < checks; i++) await store.check(`count-${i}`, policies, 1);
           expect(sent).toEqual(Array.from({ length: checks }, () => 'evalsha'));
         } finally {
-          target.sendCommand = original;
+          restore();
           await store.close();
         }
       });
@@ -330,14 +338,7 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
           await store.check(subject, limited, 1);
           await store.reset(subject, limited);
         }
-        const sent: string[] = [];
-        type Send = (command: { name: string }, ...rest: unknown[]) => unknown;
-        const target = client as unknown as { sendCommand: Send };
-        const original = target.sendCommand;
-        target.sendCommand = (command, ...rest) => {
-          sent.push(command.name);
-          return original.call(client, command, ...rest);
-        };
+        const { sent, restore } = recordCommands(client);
         const times = <T>(n: number, call: () => T): T[] => Array.from({ length: n }, call);
         try {
           const flood = await Promise.all([
@@ -376,7 +377,7 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
           expect(many.filter((decision) => decision.allowed)).toHaveLength(10);
           expect(many.slice(0, 10).every((decision) => decision.allowed)).toBe(true);
         } finally {
-          target.sendCommand = original;
+          restore();
           for (const subject of ['warm', 'flood', 'other', 'many']) {
             await store.reset(subject, limited);
           }
@@ -429,14 +430,7 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
           coalesce: false,
         });
         await coalescing.check('warm', policies1, 1);
-        const sent: string[] = [];
-        type Send = (command: { name: string }, ...rest: unknown[]) => unknown;
-        const target = client as unknown as { sendCommand: Send };
-        const original = target.sendCommand;
-        target.sendCommand = (command, ...rest) => {
-          sent.push(command.name);
-          return original.call(client, command, ...rest);
-        };
+        const { sent, restore } = recordCommands(client);
         vi.useFakeTimers({ toFake: ['setImmediate', 'setTimeout'] });
         try {
           expect((await coalescing.check('fake', policies1, 1)).remaining).toBe(4);
@@ -446,7 +440,7 @@ describe.runIf(targets.length > 0)(`Redis WindowStore${missing ? ` (${missing})`
           expect((await Promise.all(calls)).map((decision) => decision.remaining)).toEqual([4, 3]);
         } finally {
           vi.useRealTimers();
-          target.sendCommand = original;
+          restore();
         }
         await coalescing.reset('warm', policies1);
         await coalescing.reset('fake', policies1);

@@ -18,9 +18,9 @@ import { stepsLua } from './steps.ts';
  * ARGV[2]: `<c|p>:<cost>:<extra>[:<count>]`: check or peek, the cost, the
  * extra TTL ms in client-time mode (`-1` in server-time mode: keys then
  * expire exactly when their state does, PXAT), and how many identical calls
- * to make one after another (1 when left out): concurrent checks of one
- * subject that the client coalesced, each decided as if it had come alone,
- * in order, with each key written once at the end.
+ * to make one after another (1 when left out): calls of one subject that
+ * the client sent together, decided in order as if made one by one, with
+ * each key written once at the end.
  * ARGV[3]: per policy `<algorithm letter><mode letter>:<limit>:<window ms>:<burst>`,
  * joined with `;` (`ge:100:60000:100;lo:50:10000:50`).
  *
