@@ -165,6 +165,9 @@ export function withFailurePolicy(
   // listener on it) was most of this wrapper's garbage per request, and stopped nothing.
   const abortsPrimary = primary.stopsOnAbort !== false;
 
+  const emitDegraded = (operation: string, cause: DegradedCause) =>
+    events.emit({ type: 'degraded', operation, policy: policy.policy, cause, at: clock.now() });
+
   /**
    * Runs `call` on the primary under the policy; when the primary cannot
    * answer, returns what `degrade` makes of it (given when the breaker lets
@@ -178,7 +181,7 @@ export function withFailurePolicy(
     degrade: (retryAt: number) => Promise<T>,
   ): Promise<T> => {
     const fail = (cause: DegradedCause, retryAt: number) => {
-      events.emit({ type: 'degraded', operation, policy: policy.policy, cause, at: clock.now() });
+      emitDegraded(operation, cause);
       return degrade(retryAt);
     };
     const breaker = breakerFor(subject);
@@ -246,13 +249,7 @@ export function withFailurePolicy(
     const breaker = breakerFor(subject);
     const admission = breaker.admit();
     if (!admission.allowed) {
-      events.emit({
-        type: 'degraded',
-        operation,
-        policy: policy.policy,
-        cause: 'circuit_open',
-        at: clock.now(),
-      });
+      emitDegraded(operation, 'circuit_open');
       return degradedDecision(operation, subject, policies, cost, undefined, admission.retryAt);
     }
     const { permit } = admission;
@@ -276,13 +273,7 @@ export function withFailurePolicy(
         }
         events.emit({ type: 'failure', operation, error: result, at: clock.now() });
         breaker.failed(permit);
-        events.emit({
-          type: 'degraded',
-          operation,
-          policy: policy.policy,
-          cause: 'failure',
-          at: clock.now(),
-        });
+        emitDegraded(operation, 'failure');
         resolve(degradedDecision(operation, subject, policies, cost, undefined, breaker.retryAt));
       });
     });
