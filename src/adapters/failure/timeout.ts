@@ -197,7 +197,9 @@ export function settleWithin<T>(
   const sequence = queue.add(() => {
     if (done) return;
     done = true;
-    settle(false, new StoreTimeoutError(timeoutMs));
+    // A microtask later, as callWithTimeout's outcome reaches its caller: a clock advanced past
+    // the deadline reads the same time on both paths.
+    queueMicrotask(() => settle(false, new StoreTimeoutError(timeoutMs)));
   });
   pending.then(
     (value) => {

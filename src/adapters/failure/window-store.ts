@@ -261,20 +261,28 @@ export function withFailurePolicy(
     }
     return new Promise<Decision>((resolve, reject) => {
       settleWithin(clock, policy.timeoutMs, pending, (ok, result) => {
-        if (ok) {
-          breaker.succeeded(permit);
-          resolve(result as Decision);
-          return;
+        // What the breaker's listeners do (a fresh fallback store after a recovery) may throw:
+        // the call then rejects, as the general path's async function does.
+        try {
+          if (ok) {
+            breaker.succeeded(permit);
+            resolve(result as Decision);
+            return;
+          }
+          if (isUsageError(result)) {
+            breaker.released(permit);
+            reject(result);
+            return;
+          }
+          events.emit({ type: 'failure', operation, error: result, at: clock.now() });
+          breaker.failed(permit);
+          emitDegraded(operation, 'failure');
+          resolve(
+            degradedDecision(operation, subject, policies, cost, undefined, breaker.retryAt),
+          );
+        } catch (error) {
+          reject(error);
         }
-        if (isUsageError(result)) {
-          breaker.released(permit);
-          reject(result);
-          return;
-        }
-        events.emit({ type: 'failure', operation, error: result, at: clock.now() });
-        breaker.failed(permit);
-        emitDegraded(operation, 'failure');
-        resolve(degradedDecision(operation, subject, policies, cost, undefined, breaker.retryAt));
       });
     });
   };

@@ -464,6 +464,9 @@ describe('withFailurePolicy: a primary that an abort cannot stop (Redis) is answ
       Object.assign(primary, { stopsOnAbort: false });
     });
     const seen: unknown[] = [];
+    const start = clock.now();
+    const times: number[] = [];
+    store.on((event) => times.push(event.at - start));
     const answer = async (call: Promise<unknown>, advanceMs = 0) => {
       const tracked = track(call);
       await flush();
@@ -489,6 +492,8 @@ describe('withFailurePolicy: a primary that an abort cannot stop (Redis) is answ
                 ? `degraded:${e.cause}:${e.operation}`
                 : `${e.type}:${e.operation}`,
           ),
+        // When each event happened, from the scenario's start.
+        times: times.splice(0),
         state: store.state,
       });
     };
@@ -503,6 +508,9 @@ describe('withFailurePolicy: a primary that an abort cannot stop (Redis) is answ
     primary.mode = 'hang';
     await answer(store.check('b', [limit3], 1), timeoutMs);
     primary.failHung(); // a late answer changes nothing
+    // One step of the clock far past the deadline: the timeout is handled at the same time.
+    await answer(store.check('c', [limit3], 1), timeoutMs + cooldownMs);
+    primary.failHung();
     primary.mode = 'ok';
     await answer(store.check('b', [limit3], 1));
     await answer(store.check('b', [limit3], -1));
@@ -533,6 +541,36 @@ describe('withFailurePolicy: a primary that an abort cannot stop (Redis) is answ
       expect(abortable.map((step) => (step as { error?: string }).error)).toEqual(
         expect.arrayContaining(['invalid_option', 'store_closed']),
       );
+    });
+  }
+});
+
+describe('withFailurePolicy: a throwing fallback factory at recovery', () => {
+  for (const stopsOnAbort of [true, false]) {
+    it(`rejects the probe that recovered, with the factory's error (${stopsOnAbort ? 'abortable' : 'unstoppable'} primary)`, async () => {
+      let made = 0;
+      const { clock, primary, store } = setup(
+        'fallback',
+        {
+          fallback: () => {
+            made++;
+            if (made > 1) throw new Error('factory failed');
+            return createMemoryWindowStore();
+          },
+        },
+        (primary) => {
+          if (stopsOnAbort) return;
+          primary.ignoreAbort = true;
+          Object.assign(primary, { stopsOnAbort: false });
+        },
+      );
+      primary.mode = 'fail';
+      for (let i = 0; i < 3; i++) await store.check('a', [limit3], 1);
+      expect(store.state).toBe('open');
+      clock.advance(cooldownMs);
+      primary.mode = 'ok';
+      await expect(store.check('a', [limit3], 1)).rejects.toThrow('factory failed');
+      expect(store.state).toBe('closed');
     });
   }
 });
