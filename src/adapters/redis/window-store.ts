@@ -348,7 +348,8 @@ export function createRedisWindowStore(options: RedisWindowStoreOptions = {}): R
       validateCall(subject, given, cost);
       // The list as it is now: a caller may change its array before the call goes out.
       policies = Object.isFrozen(given) ? given : Object.freeze([...given]);
-      // Read now, not when the call goes out: a check decides at the time it was made.
+      // With client time, read now: the call decides at the time it was made, not when it goes
+      // out. With server time this is '' and the script reads Redis's TIME when it runs.
       now = nowArg();
     } catch (error) {
       return Promise.reject(error);
