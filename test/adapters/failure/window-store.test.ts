@@ -52,6 +52,12 @@ function setup(
   return { clock, primary, store, events };
 }
 
+/** Makes a primary that an abort cannot stop, as Redis: it says so and ignores signals. */
+function unstoppable(primary: SwitchableStore): void {
+  primary.ignoreAbort = true;
+  Object.assign(primary, { stopsOnAbort: false });
+}
+
 /** Lets pending promise callbacks run (no time passes on any clock). */
 async function flush(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
@@ -458,11 +464,11 @@ describe('withFailurePolicy: aborts and usage errors', () => {
 describe('withFailurePolicy: a primary that an abort cannot stop (Redis) is answered as one that can', () => {
   /** Runs one scenario on a primary of each kind and returns what the caller saw, step by step. */
   async function transcript(policy: FailureMode, stopsOnAbort: boolean): Promise<unknown[]> {
-    const { clock, primary, store, events } = setup(policy, {}, (primary) => {
-      if (stopsOnAbort) return;
-      primary.ignoreAbort = true;
-      Object.assign(primary, { stopsOnAbort: false });
-    });
+    const { clock, primary, store, events } = setup(
+      policy,
+      {},
+      stopsOnAbort ? undefined : unstoppable,
+    );
     const seen: unknown[] = [];
     const start = clock.now();
     const times: number[] = [];
@@ -558,11 +564,7 @@ describe('withFailurePolicy: a throwing fallback factory at recovery', () => {
             return createMemoryWindowStore();
           },
         },
-        (primary) => {
-          if (stopsOnAbort) return;
-          primary.ignoreAbort = true;
-          Object.assign(primary, { stopsOnAbort: false });
-        },
+        stopsOnAbort ? undefined : unstoppable,
       );
       primary.mode = 'fail';
       for (let i = 0; i < 3; i++) await store.check('a', [limit3], 1);
