@@ -277,9 +277,7 @@ export function withFailurePolicy(
           events.emit({ type: 'failure', operation, error: result, at: clock.now() });
           breaker.failed(permit);
           emitDegraded(operation, 'failure');
-          resolve(
-            degradedDecision(operation, subject, policies, cost, undefined, breaker.retryAt),
-          );
+          resolve(degradedDecision(operation, subject, policies, cost, undefined, breaker.retryAt));
         } catch (error) {
           reject(error);
         }
